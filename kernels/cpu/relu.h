@@ -1,0 +1,16 @@
+// ReLU, the CPU reference: y = max(x, 0) with PyTorch's semantics (NaN propagates), and its
+// gradient taken from the output, as PyTorch's threshold_backward does, so the input need not be
+// kept alive for the backward pass.
+#pragma once
+
+#include <cstdint>
+
+namespace kiln::cpu {
+
+// y may alias x (in place).
+void relu_forward(const float* x, float* y, std::int64_t count);
+
+// dx = dy where y > 0, else 0. dx may alias dy.
+void relu_backward(const float* y, const float* dy, float* dx, std::int64_t count);
+
+}  // namespace kiln::cpu

@@ -1,0 +1,61 @@
+// GPU tests derive from GpuTest: without a usable GPU they are skipped with the reason (never
+// failed, never passed vacuously). DeviceBuffer owns device memory for a test's inputs and outputs.
+#pragma once
+
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/device.h"
+
+namespace kiln::testing {
+
+class GpuTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto& status = cuda::device_status();
+    if (!status.available) {
+      GTEST_SKIP() << "GPU test skipped: " << status.reason;
+    }
+  }
+};
+
+template <typename T>
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(std::size_t count) : count_(count) {
+    KILN_CUDA_CHECK(cudaMalloc(&data_, bytes()));
+  }
+  explicit DeviceBuffer(const std::vector<T>& host) : DeviceBuffer(host.size()) { upload(host); }
+  ~DeviceBuffer() { cudaFree(data_); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  std::size_t size() const { return count_; }
+  std::size_t bytes() const { return count_ * sizeof(T); }
+
+  void upload(const std::vector<T>& host) {
+    ASSERT_EQ(host.size(), count_);
+    KILN_CUDA_CHECK(cudaMemcpy(data_, host.data(), bytes(), cudaMemcpyHostToDevice));
+  }
+  std::vector<T> download() const {
+    std::vector<T> host(count_);
+    KILN_CUDA_CHECK(cudaDeviceSynchronize());
+    KILN_CUDA_CHECK(cudaMemcpy(host.data(), data_, bytes(), cudaMemcpyDeviceToHost));
+    return host;
+  }
+  // Fills with NaN bit patterns (0xFF bytes) so an output the kernel fails to write is caught.
+  void poison() { KILN_CUDA_CHECK(cudaMemset(data_, 0xFF, bytes())); }
+
+ private:
+  std::size_t count_;
+  T* data_ = nullptr;
+};
+
+}  // namespace kiln::testing
