@@ -1,0 +1,32 @@
+// The training recipes of ../shared/RECIPES.md, one per reference model: what the seeds train with.
+// The trainer takes its defaults from here; flags may override them, never silently.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "runtime/data/datasets.h"
+
+namespace kiln::models {
+
+enum class OptimizerKind { sgd, adam };
+
+struct Recipe {
+  std::string_view model;  // "mnist-cnn" or "fashion-lenet"
+  data::DatasetName dataset;
+  OptimizerKind optimizer;
+  float learning_rate;
+  int batch_size;
+  int epochs;
+  // Training images held out at random for validation (0: none, the test set is the only check).
+  int validation_images;
+  int log_every_batches;
+};
+
+// Both recipes, mnist-cnn first.
+std::span<const Recipe> recipes();
+
+// The recipe of `model`; std::invalid_argument naming the known models if there is none.
+const Recipe& recipe_for(std::string_view model);
+
+}  // namespace kiln::models
