@@ -43,39 +43,31 @@ bool sync_after_launch();
 
 }  // namespace kiln::cuda
 
-#define KILN_CUDA_CHECK(call)                                                  \
-  do {                                                                         \
-    const cudaError_t kiln_status_ = (call);                                   \
-    if (kiln_status_ != cudaSuccess) {                                         \
-      ::kiln::cuda::throw_cuda_error(kiln_status_, #call, __FILE__, __LINE__); \
-    }                                                                          \
+// The shared body of the checks below: `call` is evaluated once, `call_text` is how it was written.
+#define KILN_DETAIL_CHECK(call, call_text, Status, success, thrower) \
+  do {                                                               \
+    const Status kiln_status_ = (call);                              \
+    if (kiln_status_ != (success)) {                                 \
+      thrower(kiln_status_, call_text, __FILE__, __LINE__);          \
+    }                                                                \
   } while (0)
 
-#define KILN_CUBLAS_CHECK(call)                                                  \
-  do {                                                                           \
-    const cublasStatus_t kiln_status_ = (call);                                  \
-    if (kiln_status_ != CUBLAS_STATUS_SUCCESS) {                                 \
-      ::kiln::cuda::throw_cublas_error(kiln_status_, #call, __FILE__, __LINE__); \
-    }                                                                            \
-  } while (0)
-
-#define KILN_CURAND_CHECK(call)                                                  \
-  do {                                                                           \
-    const curandStatus_t kiln_status_ = (call);                                  \
-    if (kiln_status_ != CURAND_STATUS_SUCCESS) {                                 \
-      ::kiln::cuda::throw_curand_error(kiln_status_, #call, __FILE__, __LINE__); \
-    }                                                                            \
-  } while (0)
+#define KILN_CUDA_CHECK(call) \
+  KILN_DETAIL_CHECK(call, #call, cudaError_t, cudaSuccess, ::kiln::cuda::throw_cuda_error)
+#define KILN_CUBLAS_CHECK(call)                                         \
+  KILN_DETAIL_CHECK(call, #call, cublasStatus_t, CUBLAS_STATUS_SUCCESS, \
+                    ::kiln::cuda::throw_cublas_error)
+#define KILN_CURAND_CHECK(call)                                         \
+  KILN_DETAIL_CHECK(call, #call, curandStatus_t, CURAND_STATUS_SUCCESS, \
+                    ::kiln::cuda::throw_curand_error)
 
 // After a kernel launch: reports a bad launch configuration at once and, under KILN_SYNC_LAUNCHES,
 // a fault inside the kernel named by `kernel_name`.
-#define KILN_CUDA_CHECK_LAUNCH(kernel_name)                                            \
-  do {                                                                                 \
-    KILN_CUDA_CHECK(cudaGetLastError());                                               \
-    if (::kiln::cuda::sync_after_launch()) {                                           \
-      const cudaError_t kiln_status_ = cudaDeviceSynchronize();                        \
-      if (kiln_status_ != cudaSuccess) {                                               \
-        ::kiln::cuda::throw_cuda_error(kiln_status_, kernel_name, __FILE__, __LINE__); \
-      }                                                                                \
-    }                                                                                  \
+#define KILN_CUDA_CHECK_LAUNCH(kernel_name)                                             \
+  do {                                                                                  \
+    KILN_CUDA_CHECK(cudaGetLastError());                                                \
+    if (::kiln::cuda::sync_after_launch()) {                                            \
+      KILN_DETAIL_CHECK(cudaDeviceSynchronize(), kernel_name, cudaError_t, cudaSuccess, \
+                        ::kiln::cuda::throw_cuda_error);                                \
+    }                                                                                   \
   } while (0)

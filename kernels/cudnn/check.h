@@ -13,10 +13,6 @@ namespace kiln::cudnn {
 
 }  // namespace kiln::cudnn
 
-#define KILN_CUDNN_CHECK(call)                                                   \
-  do {                                                                           \
-    const cudnnStatus_t kiln_status_ = (call);                                   \
-    if (kiln_status_ != CUDNN_STATUS_SUCCESS) {                                  \
-      ::kiln::cudnn::throw_cudnn_error(kiln_status_, #call, __FILE__, __LINE__); \
-    }                                                                            \
-  } while (0)
+#define KILN_CUDNN_CHECK(call)                                        \
+  KILN_DETAIL_CHECK(call, #call, cudnnStatus_t, CUDNN_STATUS_SUCCESS, \
+                    ::kiln::cudnn::throw_cudnn_error)
