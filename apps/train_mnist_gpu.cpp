@@ -34,23 +34,31 @@ void print_split(std::string_view split, const kiln::data::Dataset& dataset,
 int main(int argc, char** argv) {
   CLI::App app{"Train the reference CNNs (mnist-cnn, fashion-lenet) with kiln."};
   std::string model = "mnist-cnn";
-  std::string data_dir = "data";
+  std::string data_dir;
   app.add_option("--model", model, "Reference model to train")
       ->check(CLI::IsMember({"mnist-cnn", "fashion-lenet"}))
       ->capture_default_str();
-  app.add_option("--data-dir", data_dir, "Folder that scripts/fetch_data.sh filled")
-      ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--data", data_dir,
+                 "Folder with the four IDX files, raw or .gz (default: data/mnist or "
+                 "data/fashion-mnist, where scripts/fetch_data.sh puts them)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    // --help is a ParseError that exits 0; every real usage error exits 2.
+    const int code = app.exit(error);
+    return code == 0 ? 0 : 2;
+  }
 
   try {
     const auto& recipe = kiln::models::recipe_for(model);
     const auto names = kiln::data::class_names(recipe.dataset);
+    if (data_dir.empty()) data_dir = kiln::data::dataset_dir("data", recipe.dataset).string();
     fmt::print("kiln: model {} on {} from {}: {} lr {}, batch {}, {} epochs\n", model,
                kiln::data::dataset_dir_name(recipe.dataset), data_dir,
                recipe.optimizer == kiln::models::OptimizerKind::adam ? "Adam" : "SGD",
                recipe.learning_rate, recipe.batch_size, recipe.epochs);
-    print_split("train", kiln::data::load_dataset(data_dir, recipe.dataset, Split::train), names);
-    print_split("test", kiln::data::load_dataset(data_dir, recipe.dataset, Split::test), names);
+    print_split("train", kiln::data::load_split(data_dir, Split::train), names);
+    print_split("test", kiln::data::load_split(data_dir, Split::test), names);
     fmt::print("device: {}\n", kiln::cuda::describe(kiln::cuda::device_status()));
     fmt::print("kiln: data checked; the trainer is not built yet, so nothing was trained\n");
   } catch (const std::exception& error) {

@@ -28,7 +28,7 @@ cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
 
 if [[ $job == train ]]; then
-  exec "build/$preset/apps/train_mnist_gpu" --data-dir "$root/data" "$@"
+  exec "build/$preset/apps/train_mnist_gpu" "$@"
 fi
 
 status=0

@@ -23,15 +23,22 @@ std::span<const std::string_view> class_names(DatasetName name) {
   return kFashionMnistClasses;
 }
 
-DatasetFiles dataset_files(const std::filesystem::path& data_dir, DatasetName name, Split split) {
-  // The original distribution's names: "t10k" is the 10000-image test split.
-  const std::string prefix = split == Split::train ? "train" : "t10k";
-  const std::filesystem::path dir = data_dir / dataset_dir_name(name);
-  return {dir / (prefix + "-images-idx3-ubyte.gz"), dir / (prefix + "-labels-idx1-ubyte.gz")};
+std::filesystem::path dataset_dir(const std::filesystem::path& data_root, DatasetName name) {
+  return data_root / dataset_dir_name(name);
 }
 
-Dataset load_dataset(const std::filesystem::path& data_dir, DatasetName name, Split split) {
-  const DatasetFiles files = dataset_files(data_dir, name, split);
+DatasetFiles split_files(const std::filesystem::path& folder, Split split) {
+  // The original distribution's names: "t10k" is the 10000-image test split.
+  const std::string prefix = split == Split::train ? "train" : "t10k";
+  const auto raw_or_gzip = [&](const std::string& name) {
+    const std::filesystem::path raw = folder / name;
+    return std::filesystem::exists(raw) ? raw : folder / (name + ".gz");
+  };
+  return {raw_or_gzip(prefix + "-images-idx3-ubyte"), raw_or_gzip(prefix + "-labels-idx1-ubyte")};
+}
+
+Dataset load_split(const std::filesystem::path& folder, Split split) {
+  const DatasetFiles files = split_files(folder, split);
   return load_idx_dataset(files.images, files.labels, kReferenceDatasetClasses);
 }
 

@@ -1,7 +1,7 @@
-// The two reference datasets as the data script lays them out on disk:
-//   <data_dir>/mnist/{train,t10k}-{images-idx3,labels-idx1}-ubyte.gz
-//   <data_dir>/fashion-mnist/ (the same four names)
-// Both are 28x28 greyscale images in 10 classes: 60000 for training, 10000 for testing.
+// The two reference datasets. A dataset folder holds the four IDX files under their original
+// names, raw or gzipped: {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]. The data script puts
+// them in data/mnist/ and data/fashion-mnist/. Both are 28x28 greyscale images in 10 classes:
+// 60000 for training, 10000 for testing.
 #pragma once
 
 #include <filesystem>
@@ -17,8 +17,11 @@ enum class Split { train, test };
 
 inline constexpr int kReferenceDatasetClasses = 10;
 
-// The dataset's folder under the data directory: "mnist" or "fashion-mnist".
+// The dataset's folder under the data script's root: "mnist" or "fashion-mnist".
 std::string_view dataset_dir_name(DatasetName name);
+
+// Where the data script puts the dataset: <data_root>/<dataset_dir_name>.
+std::filesystem::path dataset_dir(const std::filesystem::path& data_root, DatasetName name);
 
 // What each label means, indexed by label: "0".."9" for MNIST, "T-shirt/top".."Ankle boot" for
 // Fashion-MNIST.
@@ -29,10 +32,11 @@ struct DatasetFiles {
   std::filesystem::path labels;
 };
 
-// Where one split's two files are, whether or not they exist.
-DatasetFiles dataset_files(const std::filesystem::path& data_dir, DatasetName name, Split split);
+// One split's two files in a dataset folder: the raw file where it exists, else the .gz one
+// (named even when it does not exist, so that loading it reports what is missing).
+DatasetFiles split_files(const std::filesystem::path& folder, Split split);
 
-// Reads one split; a missing or damaged file is a DataError naming it.
-Dataset load_dataset(const std::filesystem::path& data_dir, DatasetName name, Split split);
+// Reads one split of a dataset folder; a missing or damaged file is a DataError naming it.
+Dataset load_split(const std::filesystem::path& folder, Split split);
 
 }  // namespace kiln::data

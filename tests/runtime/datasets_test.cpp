@@ -12,6 +12,9 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "tests/support/temp_dir.h"
 
 namespace kiln::data {
 namespace {
@@ -36,14 +39,15 @@ void expect_split(DatasetName name, Split split, std::int64_t count,
     GTEST_SKIP() << "KILN_DATA_DIR is not set: run through ctest, or set it to the data folder "
                     "that scripts/fetch_data.sh fills";
   }
-  const DatasetFiles files = dataset_files(data_dir, name, split);
+  const fs::path folder = dataset_dir(data_dir, name);
+  const DatasetFiles files = split_files(folder, split);
   for (const fs::path& file : {files.images, files.labels}) {
     if (!fs::exists(file)) {
       GTEST_SKIP() << file.string() << " is absent: fetch it with scripts/fetch_data.sh";
     }
   }
 
-  const Dataset dataset = load_dataset(data_dir, name, split);
+  const Dataset dataset = load_split(folder, split);
   EXPECT_EQ(dataset.num_classes, kReferenceDatasetClasses);
   EXPECT_EQ(dataset.images.count, count);
   EXPECT_EQ(dataset.images.rows, 28);
@@ -84,13 +88,26 @@ TEST(DatasetNames, FolderNamesMatchTheDataScript) {
   EXPECT_EQ(dataset_dir_name(DatasetName::fashion_mnist), "fashion-mnist");
 }
 
-TEST(DatasetNames, SplitsUseTheOriginalFileNames) {
-  const DatasetFiles train = dataset_files("d", DatasetName::fashion_mnist, Split::train);
-  EXPECT_EQ(train.images, fs::path("d/fashion-mnist/train-images-idx3-ubyte.gz"));
-  EXPECT_EQ(train.labels, fs::path("d/fashion-mnist/train-labels-idx1-ubyte.gz"));
-  const DatasetFiles test = dataset_files("d", DatasetName::mnist, Split::test);
-  EXPECT_EQ(test.images, fs::path("d/mnist/t10k-images-idx3-ubyte.gz"));
-  EXPECT_EQ(test.labels, fs::path("d/mnist/t10k-labels-idx1-ubyte.gz"));
+TEST(DatasetNames, DataScriptFolders) {
+  EXPECT_EQ(dataset_dir("d", DatasetName::mnist), fs::path("d/mnist"));
+  EXPECT_EQ(dataset_dir("d", DatasetName::fashion_mnist), fs::path("d/fashion-mnist"));
+}
+
+TEST(DatasetNames, SplitsUseTheOriginalFileNamesGzippedWhenNoRawFileExists) {
+  const DatasetFiles train = split_files("d", Split::train);
+  EXPECT_EQ(train.images, fs::path("d/train-images-idx3-ubyte.gz"));
+  EXPECT_EQ(train.labels, fs::path("d/train-labels-idx1-ubyte.gz"));
+  const DatasetFiles test = split_files("d", Split::test);
+  EXPECT_EQ(test.images, fs::path("d/t10k-images-idx3-ubyte.gz"));
+  EXPECT_EQ(test.labels, fs::path("d/t10k-labels-idx1-ubyte.gz"));
+}
+
+TEST(DatasetNames, RawFilesArePreferredWhereTheyExist) {
+  const testing::TempDir dir;
+  dir.write("t10k-labels-idx1-ubyte", std::vector<unsigned char>{0});
+  const DatasetFiles test = split_files(dir.path(), Split::test);
+  EXPECT_EQ(test.images, dir.path() / "t10k-images-idx3-ubyte.gz");
+  EXPECT_EQ(test.labels, dir.path() / "t10k-labels-idx1-ubyte");
 }
 
 TEST(DatasetNames, ClassNamesOfEachDataset) {
