@@ -90,7 +90,7 @@ void BM_ReluForward(benchmark::State& state) {
   const std::int64_t count = state.range(0);
   const RotatingBuffers buffers(count, 2);
   time_launches(state, buffers, 8.0 * count, [&](int set) {
-    cuda::relu_forward(buffers.array(set, 0), buffers.array(set, 1), count, nullptr);
+    cuda::relu_forward(count, buffers.array(set, 0), buffers.array(set, 1), nullptr);
   });
 }
 
@@ -99,7 +99,7 @@ void BM_ReluBackward(benchmark::State& state) {
   const std::int64_t count = state.range(0);
   const RotatingBuffers buffers(count, 3);
   time_launches(state, buffers, 12.0 * count, [&](int set) {
-    cuda::relu_backward(buffers.array(set, 0), buffers.array(set, 1), buffers.array(set, 2), count,
+    cuda::relu_backward(count, buffers.array(set, 0), buffers.array(set, 1), buffers.array(set, 2),
                         nullptr);
   });
 }

@@ -8,9 +8,9 @@
 namespace kiln::cpu {
 
 // y may alias x (in place).
-void relu_forward(const float* x, float* y, std::int64_t count);
+void relu_forward(std::int64_t count, const float* x, float* y);
 
 // dx = dy where y > 0, else 0. dx may alias dy.
-void relu_backward(const float* y, const float* dy, float* dx, std::int64_t count);
+void relu_backward(std::int64_t count, const float* y, const float* dy, float* dx);
 
 }  // namespace kiln::cpu

@@ -36,7 +36,7 @@ __global__ void relu_backward_kernel(const float* y, const float* dy, float* dx,
 
 }  // namespace
 
-void relu_forward(const float* x, float* y, std::int64_t count, cudaStream_t stream) {
+void relu_forward(std::int64_t count, const float* x, float* y, cudaStream_t stream) {
   if (!has_elements(count, "relu_forward")) return;
   const unsigned blocks = elementwise_blocks(count);
   if (aligned_for_float4(x, y)) {
@@ -47,7 +47,7 @@ void relu_forward(const float* x, float* y, std::int64_t count, cudaStream_t str
   KILN_CUDA_CHECK_LAUNCH("relu_forward_kernel");
 }
 
-void relu_backward(const float* y, const float* dy, float* dx, std::int64_t count,
+void relu_backward(std::int64_t count, const float* y, const float* dy, float* dx,
                    cudaStream_t stream) {
   if (!has_elements(count, "relu_backward")) return;
   const unsigned blocks = elementwise_blocks(count);

@@ -9,10 +9,10 @@
 namespace kiln::cuda {
 
 // y may alias x (in place).
-void relu_forward(const float* x, float* y, std::int64_t count, cudaStream_t stream);
+void relu_forward(std::int64_t count, const float* x, float* y, cudaStream_t stream);
 
 // dx = dy where y > 0, else 0. dx may alias dy.
-void relu_backward(const float* y, const float* dy, float* dx, std::int64_t count,
+void relu_backward(std::int64_t count, const float* y, const float* dy, float* dx,
                    cudaStream_t stream);
 
 }  // namespace kiln::cuda

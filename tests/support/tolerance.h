@@ -43,4 +43,42 @@ inline ::testing::AssertionResult all_close(std::span<const float> actual,
          << ", rtol " << tol.rtol << "); first:" << first.str();
 }
 
+// The norm-wise comparison used against PyTorch fixtures: ||actual - expected||_2 <= rel *
+// ||expected||_2 over the whole tensor (computed in double). Element-wise relative error is
+// meaningless for outputs near zero, where float rounding of a long sum dominates; the L2 norm
+// weighs each element by its size. Non-finite values fail.
+inline ::testing::AssertionResult close_in_l2(std::span<const float> actual,
+                                              std::span<const float> expected, double rel) {
+  if (actual.size() != expected.size()) {
+    return ::testing::AssertionFailure()
+           << "size mismatch: " << actual.size() << " vs expected " << expected.size();
+  }
+  double diff = 0.0;
+  double norm = 0.0;
+  std::size_t worst = 0;
+  double worst_error = -1.0;
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    if (!std::isfinite(actual[i]) || !std::isfinite(expected[i])) {
+      return ::testing::AssertionFailure() << "non-finite value at [" << i << "]: actual "
+                                           << actual[i] << ", expected " << expected[i];
+    }
+    const double d = static_cast<double>(actual[i]) - expected[i];
+    diff += d * d;
+    norm += static_cast<double>(expected[i]) * expected[i];
+    if (std::abs(d) > worst_error) {
+      worst_error = std::abs(d);
+      worst = i;
+    }
+  }
+  const double error = std::sqrt(diff);
+  const double bound = rel * std::sqrt(norm);
+  if (error <= bound) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure()
+         << "relative L2 error " << (norm > 0 ? error / std::sqrt(norm) : error) << " > " << rel
+         << "; largest difference at [" << worst << "]: actual " << actual[worst] << ", expected "
+         << expected[worst];
+}
+
 }  // namespace kiln::testing

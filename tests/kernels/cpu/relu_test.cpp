@@ -20,7 +20,7 @@ TEST(CpuRelu, ForwardMatchesDefinition) {
   const std::vector<float> x = {-2.5f, -1e-30f, 0.0f, 1e-30f, 3.25f, -7.0f, 1e30f};
   const std::vector<float> expected = {0.0f, 0.0f, 0.0f, 1e-30f, 3.25f, 0.0f, 1e30f};
   std::vector<float> y(x.size(), -1.0f);
-  cpu::relu_forward(x.data(), y.data(), static_cast<std::int64_t>(x.size()));
+  cpu::relu_forward(static_cast<std::int64_t>(x.size()), x.data(), y.data());
   EXPECT_TRUE(all_close(y, expected, {}));
 }
 
@@ -29,7 +29,7 @@ TEST(CpuRelu, ForwardPropagatesNanAndInfinityLikePyTorch) {
   const float inf = std::numeric_limits<float>::infinity();
   const std::vector<float> x = {nan, inf, -inf};
   std::vector<float> y(x.size());
-  cpu::relu_forward(x.data(), y.data(), 3);
+  cpu::relu_forward(3, x.data(), y.data());
   EXPECT_TRUE(std::isnan(y[0]));
   EXPECT_EQ(y[1], inf);
   EXPECT_EQ(y[2], 0.0f);
@@ -37,7 +37,7 @@ TEST(CpuRelu, ForwardPropagatesNanAndInfinityLikePyTorch) {
 
 TEST(CpuRelu, ForwardInPlace) {
   std::vector<float> x = {-1.0f, 2.0f, -3.0f, 4.0f};
-  cpu::relu_forward(x.data(), x.data(), 4);
+  cpu::relu_forward(4, x.data(), x.data());
   EXPECT_TRUE(all_close(x, std::vector<float>{0.0f, 2.0f, 0.0f, 4.0f}, {}));
 }
 
@@ -47,7 +47,7 @@ TEST(CpuRelu, BackwardPassesGradientOnlyWhereOutputIsPositive) {
   const std::vector<float> dy = {0.5f, -0.25f, 3.0f, 7.0f, -9.0f};
   const std::vector<float> expected = {0.0f, -0.25f, 0.0f, 7.0f, -9.0f};
   std::vector<float> dx(y.size(), 123.0f);
-  cpu::relu_backward(y.data(), dy.data(), dx.data(), static_cast<std::int64_t>(y.size()));
+  cpu::relu_backward(static_cast<std::int64_t>(y.size()), y.data(), dy.data(), dx.data());
   EXPECT_TRUE(all_close(dx, expected, {}));
 }
 
@@ -66,15 +66,15 @@ TEST(CpuRelu, BackwardMatchesFiniteDifferences) {
 
   auto loss = [&](const std::vector<float>& input) {
     std::vector<float> out(input.size());
-    cpu::relu_forward(input.data(), out.data(), kCount);
+    cpu::relu_forward(kCount, input.data(), out.data());
     double sum = 0.0;
     for (std::int64_t i = 0; i < kCount; ++i) sum += static_cast<double>(w[i]) * out[i];
     return sum;
   };
 
   std::vector<float> y(kCount), dx(kCount);
-  cpu::relu_forward(x.data(), y.data(), kCount);
-  cpu::relu_backward(y.data(), w.data(), dx.data(), kCount);
+  cpu::relu_forward(kCount, x.data(), y.data());
+  cpu::relu_backward(kCount, y.data(), w.data(), dx.data());
 
   constexpr float kStep = 1e-3f;
   std::vector<float> numeric(kCount);

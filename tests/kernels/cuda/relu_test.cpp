@@ -48,12 +48,12 @@ TEST_F(CudaRelu, ForwardMatchesReference) {
       SCOPED_TRACE("count " + std::to_string(count) + ", offset " + std::to_string(offset));
       const auto x = random_input(static_cast<std::size_t>(count + offset));
       std::vector<float> expected(x.size());
-      cpu::relu_forward(x.data() + offset, expected.data() + offset, count);
+      cpu::relu_forward(count, x.data() + offset, expected.data() + offset);
 
       DeviceBuffer<float> x_dev(x);
       DeviceBuffer<float> y_dev(x.size());
       y_dev.poison();
-      cuda::relu_forward(x_dev.data() + offset, y_dev.data() + offset, count, nullptr);
+      cuda::relu_forward(count, x_dev.data() + offset, y_dev.data() + offset, nullptr);
       const auto y = y_dev.download();
       EXPECT_TRUE(all_close(std::span(y).subspan(offset), std::span(expected).subspan(offset), {}));
     }
@@ -64,9 +64,9 @@ TEST_F(CudaRelu, ForwardInPlace) {
   SCOPED_TRACE(testing::seed_trace(seed_));
   const auto x = random_input(4099);
   std::vector<float> expected(x.size());
-  cpu::relu_forward(x.data(), expected.data(), 4099);
+  cpu::relu_forward(4099, x.data(), expected.data());
   DeviceBuffer<float> data(x);
-  cuda::relu_forward(data.data(), data.data(), 4099, nullptr);
+  cuda::relu_forward(4099, data.data(), data.data(), nullptr);
   EXPECT_TRUE(all_close(data.download(), expected, {}));
 }
 
@@ -77,17 +77,17 @@ TEST_F(CudaRelu, BackwardMatchesReference) {
       SCOPED_TRACE("count " + std::to_string(count) + ", offset " + std::to_string(offset));
       const auto x = random_input(static_cast<std::size_t>(count + offset));
       std::vector<float> y(x.size());
-      cpu::relu_forward(x.data(), y.data(), static_cast<std::int64_t>(x.size()));
+      cpu::relu_forward(static_cast<std::int64_t>(x.size()), x.data(), y.data());
       const auto dy = testing::uniform_floats(x.size(), -3.0f, 3.0f, rng_);
       std::vector<float> expected(x.size());
-      cpu::relu_backward(y.data() + offset, dy.data() + offset, expected.data() + offset, count);
+      cpu::relu_backward(count, y.data() + offset, dy.data() + offset, expected.data() + offset);
 
       DeviceBuffer<float> y_dev(y);
       DeviceBuffer<float> dy_dev(dy);
       DeviceBuffer<float> dx_dev(x.size());
       dx_dev.poison();
-      cuda::relu_backward(y_dev.data() + offset, dy_dev.data() + offset, dx_dev.data() + offset,
-                          count, nullptr);
+      cuda::relu_backward(count, y_dev.data() + offset, dy_dev.data() + offset,
+                          dx_dev.data() + offset, nullptr);
       const auto dx = dx_dev.download();
       EXPECT_TRUE(
           all_close(std::span(dx).subspan(offset), std::span(expected).subspan(offset), {}));
@@ -98,14 +98,14 @@ TEST_F(CudaRelu, BackwardMatchesReference) {
 TEST_F(CudaRelu, ZeroCountLaunchesNothing) {
   DeviceBuffer<float> buffer(4);
   buffer.poison();
-  cuda::relu_forward(buffer.data(), buffer.data(), 0, nullptr);
-  cuda::relu_backward(buffer.data(), buffer.data(), buffer.data(), 0, nullptr);
+  cuda::relu_forward(0, buffer.data(), buffer.data(), nullptr);
+  cuda::relu_backward(0, buffer.data(), buffer.data(), buffer.data(), nullptr);
   for (const float v : buffer.download()) EXPECT_TRUE(std::isnan(v));
 }
 
 TEST_F(CudaRelu, NegativeCountIsRejected) {
   DeviceBuffer<float> buffer(4);
-  EXPECT_THROW(cuda::relu_forward(buffer.data(), buffer.data(), -1, nullptr),
+  EXPECT_THROW(cuda::relu_forward(-1, buffer.data(), buffer.data(), nullptr),
                std::invalid_argument);
 }
 

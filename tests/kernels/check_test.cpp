@@ -27,7 +27,7 @@ TEST(CudaCheck, RuntimeErrorNamesCallStatusAndLocation) {
   EXPECT_NE(message.find("cudaErrorMemoryAllocation failed"), std::string::npos) << message;
   EXPECT_NE(message.find("(out of memory)"), std::string::npos) << message;
   // A project-relative path and the line of the failing call.
-  EXPECT_NE(message.find("at tests/kernels/cuda/check_test.cpp:" + std::to_string(line)),
+  EXPECT_NE(message.find("at tests/kernels/check_test.cpp:" + std::to_string(line)),
             std::string::npos)
       << message;
 }

@@ -1,0 +1,123 @@
+// The op interface every backend implements: the CPU reference (kernels/cpu), the hand-written
+// CUDA kernels (kernels/cuda) and cuDNN (kernels/cudnn). Layers hold a Backend& and never know
+// which one it is; a run picks the backend (or a mix, per op family) as a value, not a global.
+//
+// Conventions, shared by every op:
+// - Pointers are in the backend's memory space (host for the CPU, device for CUDA) and shapes
+//   are PyTorch's (kernels/shapes.h). Outputs are overwritten, never accumulated into, unless an
+//   op says otherwise.
+// - No op allocates or synchronises: a CUDA backend runs everything on its stream, so a whole
+//   training step can be captured once as a CUDA graph and replayed.
+// - Values that change from step to step (the step number behind dropout masks and Adam's bias
+//   correction) are read through a StepCounters pointer in the backend's memory, never passed by
+//   value, for the same reason.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+#include "kernels/shapes.h"
+
+namespace kiln {
+
+enum class MemorySpace { host, device };
+
+// Per-run state that a step reads from the backend's memory.
+struct StepCounters {
+  std::uint64_t seed = 0;  // keys every dropout mask of the run
+  std::uint64_t step = 0;  // optimizer steps completed so far
+};
+
+// One parameter tensor as the optimizers see it; exp_avg and exp_avg_sq are Adam's moments (null
+// for SGD). All four arrays hold `count` floats.
+struct ParameterSlot {
+  float* value = nullptr;
+  const float* grad = nullptr;
+  float* exp_avg = nullptr;
+  float* exp_avg_sq = nullptr;
+  std::int64_t count = 0;
+};
+
+// PyTorch's Adam defaults (no weight decay, no amsgrad).
+struct AdamConfig {
+  float learning_rate = 1e-3f;
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float epsilon = 1e-8f;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string_view name() const = 0;
+  virtual MemorySpace memory_space() const = 0;
+
+  // Convolution (cross-correlation, as PyTorch's conv2d). bias may be null.
+  virtual void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
+                              const float* bias, float* y) = 0;
+  virtual void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* weight,
+                                    float* dx) = 0;
+  virtual void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
+                                      float* dweight) = 0;
+  // dbias[c] = sum of dy over the batch and the pixels of channel c.
+  virtual void conv2d_backward_bias(const Conv2dShape& shape, const float* dy, float* dbias) = 0;
+
+  // Max pooling. argmax (null when no backward follows) receives, per output, the index
+  // h * in_width + w of the selected input within its channel plane: the first maximum in the
+  // window's row-major order, as PyTorch picks it; NaN counts as a maximum. Backends that recompute
+  // the selection from x and y (cuDNN) ignore argmax; the others ignore x and y in backward.
+  virtual void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                                  std::int32_t* argmax) = 0;
+  // dx is overwritten: zero except where an output selected it; overlapping windows add up.
+  virtual void max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y,
+                                   const float* dy, const std::int32_t* argmax, float* dx) = 0;
+
+  // Element-wise activations over `count` floats; y may alias x and dx may alias dy. Backward
+  // passes take the forward output y, so the input need not be kept.
+  virtual void relu_forward(std::int64_t count, const float* x, float* y) = 0;
+  virtual void relu_backward(std::int64_t count, const float* y, const float* dy, float* dx) = 0;
+  virtual void sigmoid_forward(std::int64_t count, const float* x, float* y) = 0;
+  virtual void sigmoid_backward(std::int64_t count, const float* y, const float* dy, float* dx) = 0;
+
+  // Inverted dropout: y = x / (1 - p) where the mask keeps an element, else 0. The mask is a pure
+  // function of (counters->seed, counters->step, mask_stream, element index) through Philox4x32-10
+  // (kernels/dropout_mask.h), so backward recomputes it instead of storing it, and every backend
+  // draws the same mask. Each dropout layer uses its own mask_stream.
+  virtual void dropout_forward(std::int64_t count, float p, std::uint32_t mask_stream,
+                               const StepCounters* counters, const float* x, float* y) = 0;
+  virtual void dropout_backward(std::int64_t count, float p, std::uint32_t mask_stream,
+                                const StepCounters* counters, const float* dy, float* dx) = 0;
+
+  // Softmax cross-entropy fused with its gradient: loss[0] = mean over the batch of
+  // -log softmax(logits)[label]; dlogits (null in evaluation) = (softmax - one_hot) / batch.
+  virtual void softmax_cross_entropy(int batch, int classes, const float* logits,
+                                     const std::int32_t* labels, float* loss, float* dlogits) = 0;
+
+  // Linear: y = x * W^T + bias (bias may be null).
+  virtual void linear_forward(const LinearShape& shape, const float* x, const float* weight,
+                              const float* bias, float* y) = 0;
+  virtual void linear_backward_data(const LinearShape& shape, const float* dy, const float* weight,
+                                    float* dx) = 0;
+  virtual void linear_backward_weight(const LinearShape& shape, const float* x, const float* dy,
+                                      float* dweight) = 0;
+  virtual void linear_backward_bias(const LinearShape& shape, const float* dy, float* dbias) = 0;
+
+  // Optimizers, one call for all parameters. Adam uses t = counters->step + 1 for its bias
+  // correction; advance_step() then counts the step, after the update.
+  virtual void sgd_step(std::span<const ParameterSlot> parameters, float learning_rate) = 0;
+  virtual void adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& config,
+                         const StepCounters* counters) = 0;
+  virtual void advance_step(StepCounters* counters) = 0;
+
+  // Batch assembly: x[i] = images[indices[i]] / 255 (image_elements pixels each) and
+  // y[i] = labels[indices[i]].
+  virtual void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
+                            std::int64_t image_elements, const std::int32_t* indices, int batch,
+                            float* x, std::int32_t* y) = 0;
+  // correct[0] += how many rows' argmax (the first maximum) equals their label.
+  virtual void count_correct(int batch, int classes, const float* logits,
+                             const std::int32_t* labels, std::int64_t* correct) = 0;
+};
+
+}  // namespace kiln

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Prepares what scripts/gpu_check.sh needs on the GPU machine, which has no network and no package
+# installs: downloads (never installs) the Debian packages of the build's host libraries into the
+# git-ignored folder .deps/, and stamps the source tree so the check can name the commit it built
+# even though .git does not travel. Run here, on a Debian 12 development machine, right before
+# each GPU run; carry .deps and data (see GPU.md). Idempotent: downloads only what is missing.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+deps=$root/.deps
+# What travels: the working tree plus the carried paths, 64 MiB in all.
+carry_limit=$((64 * 1024 * 1024))
+
+packages=(
+  libgtest-dev libgmock-dev # GoogleTest (static libraries); GTestConfig loads gmock's targets if present
+  libbenchmark-dev          # its CMake config names the library of the runtime package below
+  libbenchmark1debian       # libbenchmark.so.1debian, needed to link and run kernel_bench
+  libfmt-dev                # used header-only, but its CMake config fails unless libfmt9's .so exists
+  libfmt9
+  libcli11-dev nlohmann-json3-dev librandom123-dev # header-only
+  zlib1g-dev                # headers; its libz.so is a link into zlib1g
+  zlib1g
+)
+
+if [[ $(dpkg --print-architecture) != amd64 ]]; then
+  echo "gpu_deps: this machine is $(dpkg --print-architecture); the GPU machine needs amd64 packages" >&2
+  exit 1
+fi
+
+mkdir -p "$deps"
+cd "$deps"
+
+# A package dropped from the list must not travel, or gpu_check.sh would still unpack it.
+for deb in *.deb; do
+  [[ -e $deb ]] || continue
+  name=${deb%%_*}
+  [[ " ${packages[*]} " == *" $name "* ]] || {
+    echo "gpu_deps: removing $deb (no longer needed)"
+    rm -f "$deb"
+  }
+done
+
+# As root apt drops to the _apt user, which may not write here; stay root instead of warning.
+apt_options=()
+((EUID == 0)) && apt_options=(-o APT::Sandbox::User=root)
+
+missing=()
+for package in "${packages[@]}"; do
+  compgen -G "${package}_*.deb" >/dev/null || missing+=("$package")
+done
+if ((${#missing[@]} > 0)); then
+  echo "gpu_deps: downloading ${missing[*]}"
+  # Into a scratch folder first, so an interrupted download never passes for a finished one.
+  partial=$(mktemp -d "$deps/.partial.XXXXXX")
+  trap 'rm -rf "$partial"' EXIT
+  if ! (cd "$partial" && apt-get download -q "${apt_options[@]}" "${missing[@]}"); then
+    echo "gpu_deps: apt-get download ${missing[*]} failed (run 'apt-get update' first?)" >&2
+    exit 1
+  fi
+  mv "$partial"/*.deb "$deps/"
+fi
+
+# The source stamp: commit, uncommitted changes and a checksum of every file git knows, so that
+# gpu_check.sh can tell whether the tree it built is the one stamped here.
+cd "$root"
+if git rev-parse --verify -q HEAD >/dev/null; then
+  changed=$(GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=no | wc -l)
+  printf 'commit %s\nchanged_files %s\nstamped %s\n' "$(git rev-parse HEAD)" "$changed" \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$deps/source.txt"
+  git ls-files -z | xargs -0 sha256sum >"$deps/source.sha256"
+else
+  echo "gpu_deps: not a git checkout; no source stamp written" >&2
+  rm -f "$deps/source.txt" "$deps/source.sha256"
+fi
+
+deps_bytes=$(du -cb "$deps" | tail -n 1 | cut -f 1)
+data_bytes=$(du -cb "$root/data" 2>/dev/null | tail -n 1 | cut -f 1)
+tree_bytes=$(git ls-files -z --cached --others --exclude-standard | du -cb --files0-from=- |
+  tail -n 1 | cut -f 1)
+total=$((deps_bytes + data_bytes + tree_bytes))
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+echo "gpu_deps: $(find "$deps" -name '*.deb' | wc -l) packages in .deps: $(mib "$deps_bytes")"
+echo "gpu_deps: travels: tree $(mib "$tree_bytes") + .deps $(mib "$deps_bytes") +" \
+  "data $(mib "$data_bytes") = $(mib "$total") of $(mib "$carry_limit")"
+if ((data_bytes == 0)); then
+  echo "gpu_deps: data/ is empty: run scripts/fetch_data.sh, or the dataset tests fail there" >&2
+fi
+if ((total > carry_limit)); then
+  echo "gpu_deps: over the limit: the run would be refused" >&2
+  exit 1
+fi
