@@ -7,9 +7,10 @@
 # prints the short table last. Every step runs even after another fails (unless it needs what
 # failed); exits non-zero when any step failed.
 # Settings: KILN_DEPS_PREFIX (/tmp/kiln-deps), CUDA_HOME (/usr/local/cuda), KILN_COMMIT (names
-# the commit where .git did not travel), KILN_CHECK_BUDGET_S (540: steps stop being started so
-# the report is written before the run's 10-minute limit), KILN_CUDA_ARCHITECTURES (90),
-# KILN_CMAKE_ARGS (extra configure arguments, e.g. -DKILN_WERROR=OFF).
+# the commit where .git did not travel; else the stamp gpu_deps.sh left in .deps is checked),
+# KILN_CHECK_BUDGET_S (540: no step starts or runs past it, so the report is written before the
+# run's 10-minute limit), KILN_CUDA_ARCHITECTURES (90), KILN_CMAKE_ARGS (extra configure
+# arguments, e.g. -DKILN_WERROR=OFF).
 # shellcheck disable=SC2317 # the step functions run through step's bash -c, out of its sight
 set -euo pipefail
 
@@ -26,7 +27,7 @@ mkdir -p "$logs"
 export CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
 export PATH=$CUDA_HOME/bin:$PATH
 export KILN_DEPS_PREFIX=${KILN_DEPS_PREFIX:-/tmp/kiln-deps}
-export KILN_DATA_DIR=$root/data
+export KILN_DATA_DIR=$root/data # ctest sets it for the tests; the sanitizer runs need it too
 build=build/gpu
 deadline=$((SECONDS + ${KILN_CHECK_BUDGET_S:-540}))
 jobs=$(nproc)
@@ -81,11 +82,12 @@ unpack_deps() {
     return 1
   }
   for deb in .deps/*.deb; do
-    echo "unpacking $deb"
     if command -v dpkg >/dev/null; then
+      echo "dpkg -x $deb"
       dpkg -x "$deb" "$prefix"
       continue
     fi
+    echo "ar + tar: $deb (no dpkg)"
     command -v ar >/dev/null || {
       echo "neither dpkg nor ar is installed: cannot unpack $deb" >&2
       return 1
@@ -132,18 +134,18 @@ find_cudnn() {
 source_identity() {
   local commit changed
   if commit=$(git rev-parse HEAD 2>/dev/null); then
-    changed=$(GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=no | wc -l)
-    printf '%s\tgit checkout, %s changed tracked files\n' "$commit" "$changed"
+    changed=$(GIT_OPTIONAL_LOCKS=0 git status --porcelain | wc -l)
+    printf '%s\tgit checkout, %s uncommitted paths\n' "$commit" "$changed"
   elif [[ -n ${KILN_COMMIT:-} ]]; then
     printf '%s\tKILN_COMMIT\n' "$KILN_COMMIT"
   elif [[ -f .deps/source.txt ]]; then
     commit=$(awk '$1 == "commit" { print $2 }' .deps/source.txt)
-    changed=$(awk '$1 == "changed_files" { print $2 }' .deps/source.txt)
+    changed=$(awk '$1 == "uncommitted_paths" { print $2 }' .deps/source.txt)
     if sha256sum --quiet --check .deps/source.sha256 >/dev/null 2>&1; then
-      printf '%s\tstamp of gpu_deps.sh (%s changed tracked files); this tree matches it\n' \
+      printf '%s\tstamp of gpu_deps.sh (%s uncommitted paths); this tree matches it\n' \
         "$commit" "$changed"
     else
-      printf '%s\tstamp of gpu_deps.sh, but this tree DIFFERS from it: commit unknown\n' "$commit"
+      printf 'unknown\tthis tree DIFFERS from the stamp gpu_deps.sh wrote at %s\n' "$commit"
     fi
   else
     printf 'unknown\tno .git, KILN_COMMIT or .deps/source.txt\n'
@@ -158,7 +160,11 @@ environment() {
   : >"$tsv"
   env_row date "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   env_row host "$(uname -srm)"
-  if smi=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1); then
+  if ! command -v nvidia-smi >/dev/null; then
+    env_row gpu "none (no nvidia-smi)"
+    env_row gpu_count 0
+  elif smi=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader \
+    2>&1); then
     env_row gpu "$(cut -d, -f1 <<<"$smi" | head -n 1)"
     env_row driver "$(cut -d, -f2 <<<"$smi" | head -n 1 | xargs)"
     env_row gpu_memory "$(cut -d, -f3 <<<"$smi" | head -n 1 | xargs)"
@@ -226,7 +232,8 @@ if $built && step list-tests 60 list_tests; then
 import json, sys
 tests = json.load(open(sys.argv[1]))["tests"]
 labels = lambda t: next((p["value"] for p in t.get("properties", []) if p["name"] == "LABELS"), [])
-print(*sorted({t["command"][0] for t in tests if "gpu" in labels(t) and t.get("command")}), sep="\n")
+binaries = {t["command"][0] for t in tests if "gpu" in labels(t) and t.get("command")}
+print(*sorted(binaries), sep="\n")
 ' "$logs/tests.json")
   for tool in memcheck racecheck initcheck synccheck; do
     for binary in "${gpu_tests[@]}"; do

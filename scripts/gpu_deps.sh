@@ -11,19 +11,23 @@ deps=$root/.deps
 # What travels: the working tree plus the carried paths, 64 MiB in all.
 carry_limit=$((64 * 1024 * 1024))
 
+# GTestConfig loads gmock's targets only if present; gmock travels because setup.sh installs it.
+# fmt is used header-only, but its CMake config fails unless libfmt9's libfmt.so.9.1.0 exists.
 packages=(
-  libgtest-dev libgmock-dev # GoogleTest (static libraries); GTestConfig loads gmock's targets if present
-  libbenchmark-dev          # its CMake config names the library of the runtime package below
-  libbenchmark1debian       # libbenchmark.so.1debian, needed to link and run kernel_bench
-  libfmt-dev                # used header-only, but its CMake config fails unless libfmt9's .so exists
-  libfmt9
+  libgtest-dev libgmock-dev                        # GoogleTest (static libraries)
+  libbenchmark-dev libbenchmark1debian             # kernel_bench links libbenchmark.so.1debian
+  libfmt-dev libfmt9                               # see above
   libcli11-dev nlohmann-json3-dev librandom123-dev # header-only
-  zlib1g-dev                # headers; its libz.so is a link into zlib1g
-  zlib1g
+  zlib1g-dev zlib1g                                # zlib1g-dev's libz.so links into zlib1g
 )
 
+# The source stamp and the size of what travels are read from git.
+if ! git -C "$root" rev-parse --verify -q HEAD >/dev/null 2>&1; then
+  echo "gpu_deps: $root is not a git checkout with a commit" >&2
+  exit 1
+fi
 if [[ $(dpkg --print-architecture) != amd64 ]]; then
-  echo "gpu_deps: this machine is $(dpkg --print-architecture); the GPU machine needs amd64 packages" >&2
+  echo "gpu_deps: this machine is $(dpkg --print-architecture); the GPU machine needs amd64" >&2
   exit 1
 fi
 
@@ -60,23 +64,24 @@ if ((${#missing[@]} > 0)); then
   mv "$partial"/*.deb "$deps/"
 fi
 
-# The source stamp: commit, uncommitted changes and a checksum of every file git knows, so that
-# gpu_check.sh can tell whether the tree it built is the one stamped here.
+# The source stamp: the commit, how many paths differ from it, and a checksum of every file that
+# travels (tracked or untracked, not ignored; a deleted tracked file does not), so gpu_check.sh
+# can tell whether the tree it built is the one stamped here.
 cd "$root"
-if git rev-parse --verify -q HEAD >/dev/null; then
-  changed=$(GIT_OPTIONAL_LOCKS=0 git status --porcelain --untracked-files=no | wc -l)
-  printf 'commit %s\nchanged_files %s\nstamped %s\n' "$(git rev-parse HEAD)" "$changed" \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$deps/source.txt"
-  git ls-files -z | xargs -0 sha256sum >"$deps/source.sha256"
-else
-  echo "gpu_deps: not a git checkout; no source stamp written" >&2
-  rm -f "$deps/source.txt" "$deps/source.sha256"
-fi
+travelling=()
+while IFS= read -r -d '' file; do
+  if [[ -f $file ]]; then travelling+=("$file"); fi
+done < <(git ls-files -z --cached --others --exclude-standard)
+changed=$(GIT_OPTIONAL_LOCKS=0 git status --porcelain | wc -l)
+printf 'commit %s\nuncommitted_paths %s\nstamped %s\n' "$(git rev-parse HEAD)" "$changed" \
+  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$deps/source.txt"
+sha256sum "${travelling[@]}" >"$deps/source.sha256"
 
-deps_bytes=$(du -cb "$deps" | tail -n 1 | cut -f 1)
-data_bytes=$(du -cb "$root/data" 2>/dev/null | tail -n 1 | cut -f 1)
-tree_bytes=$(git ls-files -z --cached --others --exclude-standard | du -cb --files0-from=- |
-  tail -n 1 | cut -f 1)
+bytes() { du -cb "$@" | tail -n 1 | cut -f 1; }
+tree_bytes=$(bytes "${travelling[@]}")
+deps_bytes=$(bytes "$deps")
+data_bytes=0
+if [[ -d data ]]; then data_bytes=$(bytes data); fi
 total=$((deps_bytes + data_bytes + tree_bytes))
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
 echo "gpu_deps: $(find "$deps" -name '*.deb' | wc -l) packages in .deps: $(mib "$deps_bytes")"
