@@ -49,8 +49,9 @@ std::vector<std::byte> read_all(const fs::path& path) {
   if (fs::is_directory(status)) fail(path, "is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, "cannot open: {}", std::strerror(errno));
-  std::vector<std::byte> bytes(fs::file_size(path, error));
+  const std::uintmax_t size = fs::file_size(path, error);
   if (error) fail(path, "cannot read the file size: {}", error.message());
+  std::vector<std::byte> bytes(size);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   if (static_cast<std::size_t>(in.gcount()) != bytes.size()) fail(path, "read error");
   return bytes;
@@ -116,8 +117,13 @@ std::vector<T> typed_values(const SafetensorsContents& contents, const std::stri
     throw SafetensorsError(fmt::format("tensor '{}' is {}, expected {}", name,
                                        dtype_name(tensor.dtype), dtype_name(dtype)));
   }
-  std::vector<T> values(tensor.bytes.size() / sizeof(T));
-  std::memcpy(values.data(), tensor.bytes.data(), tensor.bytes.size());
+  const auto count = static_cast<std::size_t>(tensor.element_count());
+  if (tensor.bytes.size() != count * sizeof(T)) {
+    throw SafetensorsError(fmt::format("tensor '{}' holds {} bytes, its shape needs {}", name,
+                                       tensor.bytes.size(), count * sizeof(T)));
+  }
+  std::vector<T> values(count);
+  if (count > 0) std::memcpy(values.data(), tensor.bytes.data(), tensor.bytes.size());
   return values;
 }
 
@@ -224,6 +230,10 @@ SafetensorsContents read_safetensors(const fs::path& path) {
 }
 
 void write_safetensors(const fs::path& path, const SafetensorsContents& contents) {
+  if (contents.tensors.contains("__metadata__")) {
+    throw std::invalid_argument(fmt::format(
+        "{}: a tensor cannot be named __metadata__, the header's metadata key", path.string()));
+  }
   json header = json::object();
   if (!contents.metadata.empty()) header["__metadata__"] = contents.metadata;
   std::uint64_t offset = 0;
@@ -253,7 +263,7 @@ void write_safetensors(const fs::path& path, const SafetensorsContents& contents
       const ssize_t written = ::write(fd, cursor, size);
       if (written < 0 && errno == EINTR) continue;
       if (written <= 0) {
-        const int saved = errno;
+        const int saved = written == 0 ? EIO : errno;
         ::close(fd);
         ::unlink(temporary.c_str());
         fail(temporary, "write failed: {}", std::strerror(saved));
@@ -267,10 +277,12 @@ void write_safetensors(const fs::path& path, const SafetensorsContents& contents
   for (const auto& [name, tensor] : contents.tensors) {
     write_all(tensor.bytes.data(), tensor.bytes.size());
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const int saved = errno;
+  // Close even when fsync fails, so the descriptor never leaks.
+  const int synced = ::fsync(fd) == 0 ? 0 : errno;
+  const int closed = ::close(fd) == 0 ? 0 : errno;
+  if (synced != 0 || closed != 0) {
     ::unlink(temporary.c_str());
-    fail(temporary, "cannot flush to disk: {}", std::strerror(saved));
+    fail(temporary, "cannot flush to disk: {}", std::strerror(synced != 0 ? synced : closed));
   }
   std::error_code error;
   fs::rename(temporary, path, error);
