@@ -39,12 +39,13 @@ struct ParameterSlot {
   std::int64_t count = 0;
 };
 
-// PyTorch's Adam defaults (no weight decay, no amsgrad).
+// PyTorch's Adam defaults (no weight decay, no amsgrad). Doubles, as PyTorch's are Python floats:
+// float(0.999) is not 0.999, and 1 - beta2 taken from it would be off by 1.3e-5 relative.
 struct AdamConfig {
-  float learning_rate = 1e-3f;
-  float beta1 = 0.9f;
-  float beta2 = 0.999f;
-  float epsilon = 1e-8f;
+  double learning_rate = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double epsilon = 1e-8;
 };
 
 class Backend {

@@ -15,7 +15,7 @@ struct Recipe {
   std::string_view model;  // "mnist-cnn" or "fashion-lenet"
   data::DatasetName dataset;
   OptimizerKind optimizer;
-  float learning_rate;
+  double learning_rate;  // as PyTorch holds it (a Python float)
   int batch_size;
   int epochs;
   // Training images held out at random for validation (0: none, the test set is the only check).

@@ -23,16 +23,29 @@ def philox4x32_10(counter, key):
     return [c.astype(np.uint32) for c in (c0, c1, c2, c3)]
 
 
-def dropout_keep_mask(count, p, seed, step, mask_stream):
-    """Boolean mask of `count` elements: True where kiln's dropout keeps the element."""
+def uniforms(count, seed, step, stream):
+    """kiln's uniform numbers in [0, 1) for elements 0..count-1: element i takes lane i % 4 of
+    Philox4x32-10 at counter {group lo, group hi, stream, step} with group = i / 4, key = seed;
+    the top 24 bits of the lane make the float."""
     index = np.arange(count, dtype=np.uint64)
     group = index // np.uint64(4)
     lanes = philox4x32_10([group & _MASK32, group >> np.uint64(32),
-                           np.full_like(group, mask_stream), np.full_like(group, step & 0xFFFFFFFF)],
+                           np.full_like(group, stream), np.full_like(group, step & 0xFFFFFFFF)],
                           [seed & 0xFFFFFFFF, seed >> 32])
     bits = np.choose((index % np.uint64(4)).astype(np.int64), lanes)
-    uniform = (bits >> np.uint32(8)).astype(np.float32) * np.float32(2.0 ** -24)
-    return uniform >= np.float32(p)
+    return (bits >> np.uint32(8)).astype(np.float32) * np.float32(2.0 ** -24)
+
+
+def dropout_keep_mask(count, p, seed, step, mask_stream):
+    """Boolean mask of `count` elements: True where kiln's dropout keeps the element."""
+    return uniforms(count, seed, step, mask_stream) >= np.float32(p)
+
+
+def uniform_init(shape, bound, seed, stream):
+    """Parameters drawn from U(-bound, bound) as kiln initialises them: (2u - 1) * bound in
+    double, rounded to float32 once."""
+    u = uniforms(int(np.prod(shape)), seed, 0, stream).astype(np.float64)
+    return ((2.0 * u - 1.0) * bound).astype(np.float32).reshape(shape)
 
 
 def _self_test():

@@ -12,7 +12,7 @@ TEST(Recipe, MnistCnnTrainsWithAdamOnMnist) {
   const Recipe& recipe = recipe_for("mnist-cnn");
   EXPECT_EQ(recipe.dataset, data::DatasetName::mnist);
   EXPECT_EQ(recipe.optimizer, OptimizerKind::adam);
-  EXPECT_FLOAT_EQ(recipe.learning_rate, 1e-3f);
+  EXPECT_EQ(recipe.learning_rate, 1e-3);
   EXPECT_EQ(recipe.batch_size, 32);
   EXPECT_EQ(recipe.epochs, 15);
   EXPECT_EQ(recipe.validation_images, 0);
@@ -23,7 +23,7 @@ TEST(Recipe, FashionLenetTrainsWithSgdOnFashionMnistWithAValidationSplit) {
   const Recipe& recipe = recipe_for("fashion-lenet");
   EXPECT_EQ(recipe.dataset, data::DatasetName::fashion_mnist);
   EXPECT_EQ(recipe.optimizer, OptimizerKind::sgd);
-  EXPECT_FLOAT_EQ(recipe.learning_rate, 0.04f);
+  EXPECT_EQ(recipe.learning_rate, 0.04);
   EXPECT_EQ(recipe.batch_size, 20);
   EXPECT_EQ(recipe.epochs, 15);
   EXPECT_EQ(recipe.validation_images, 12000);

@@ -65,8 +65,8 @@ inline ::testing::AssertionResult gradient_matches(
            << "refused: analytic and numeric gradients are all zero, so the check proves nothing";
   }
   if (mismatches > 0) {
-    return ::testing::AssertionFailure() << mismatches << " of " << checked
-                                         << " checked elements differ; first:" << first.str();
+    return ::testing::AssertionFailure()
+           << mismatches << " of " << checked << " checked elements differ; first:" << first.str();
   }
   return ::testing::AssertionSuccess() << checked << " elements checked";
 }

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <sstream>
 
@@ -41,6 +43,32 @@ inline ::testing::AssertionResult all_close(std::span<const float> actual,
   return ::testing::AssertionFailure()
          << mismatches << " of " << actual.size() << " values differ (atol " << tol.atol
          << ", rtol " << tol.rtol << "); first:" << first.str();
+}
+
+// For ops that select or copy rather than compute (pooling, dropout, gathers, exactly reproduced
+// arithmetic): bit-for-bit equality, any NaN matching any NaN, the first mismatches printed.
+inline ::testing::AssertionResult bitwise_equal(std::span<const float> actual,
+                                                std::span<const float> expected) {
+  if (actual.size() != expected.size()) {
+    return ::testing::AssertionFailure()
+           << "size mismatch: " << actual.size() << " vs expected " << expected.size();
+  }
+  constexpr int kMaxPrinted = 8;
+  std::size_t mismatches = 0;
+  std::ostringstream first;
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const bool both_nan = std::isnan(actual[i]) && std::isnan(expected[i]);
+    if (!both_nan &&
+        std::bit_cast<std::uint32_t>(actual[i]) != std::bit_cast<std::uint32_t>(expected[i]) &&
+        mismatches++ < kMaxPrinted) {
+      first << "\n  [" << i << "] actual " << actual[i] << ", expected " << expected[i];
+    }
+  }
+  if (mismatches == 0) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure()
+         << mismatches << " of " << actual.size() << " values differ; first:" << first.str();
 }
 
 // The norm-wise comparison used against PyTorch fixtures: ||actual - expected||_2 <= rel *

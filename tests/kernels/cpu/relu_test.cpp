@@ -1,4 +1,5 @@
-// The ReLU reference against its definition, PyTorch's edge cases and a finite-difference check.
+// The ReLU reference against its definition, PyTorch's edge cases and fixtures, and a
+// finite-difference check.
 #include "kernels/cpu/relu.h"
 
 #include <gtest/gtest.h>
@@ -6,8 +7,10 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
+#include "tests/support/fixtures.h"
 #include "tests/support/random.h"
 #include "tests/support/tolerance.h"
 
@@ -15,6 +18,26 @@ namespace kiln {
 namespace {
 
 using testing::all_close;
+using testing::close_in_l2;
+
+TEST(CpuRelu, MatchesPyTorchFixtures) {
+  const testing::Fixture fixture("activations");
+  int checked = 0;
+  for (const std::string& name : fixture.cases()) {
+    if (fixture.params(name).at("op") != "relu") continue;
+    SCOPED_TRACE(name);
+    ++checked;
+    const auto x = fixture.floats(name, "x");
+    const auto dy = fixture.floats(name, "dy");
+    const auto count = static_cast<std::int64_t>(x.size());
+    std::vector<float> y(x.size(), -1.0f), dx(x.size(), -1.0f);
+    cpu::relu_forward(count, x.data(), y.data());
+    cpu::relu_backward(count, y.data(), dy.data(), dx.data());
+    EXPECT_TRUE(close_in_l2(y, fixture.floats(name, "y"), 1e-5));
+    EXPECT_TRUE(close_in_l2(dx, fixture.floats(name, "dx"), 1e-5));
+  }
+  EXPECT_GT(checked, 0) << "no relu case in the activations fixture";
+}
 
 TEST(CpuRelu, ForwardMatchesDefinition) {
   const std::vector<float> x = {-2.5f, -1e-30f, 0.0f, 1e-30f, 3.25f, -7.0f, 1e30f};

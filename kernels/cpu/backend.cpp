@@ -1,0 +1,116 @@
+#include "kernels/cpu/backend.h"
+
+#include "kernels/cpu/batch.h"
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/dropout.h"
+#include "kernels/cpu/linear.h"
+#include "kernels/cpu/max_pool2d.h"
+#include "kernels/cpu/optimizers.h"
+#include "kernels/cpu/relu.h"
+#include "kernels/cpu/sigmoid.h"
+#include "kernels/cpu/softmax_cross_entropy.h"
+
+namespace kiln::cpu {
+
+void CpuBackend::conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
+                                const float* bias, float* y) {
+  cpu::conv2d_forward(shape, x, weight, bias, y);
+}
+
+void CpuBackend::conv2d_backward_data(const Conv2dShape& shape, const float* dy,
+                                      const float* weight, float* dx) {
+  cpu::conv2d_backward_data(shape, dy, weight, dx);
+}
+
+void CpuBackend::conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
+                                        float* dweight) {
+  cpu::conv2d_backward_filter(shape, x, dy, dweight);
+}
+
+void CpuBackend::conv2d_backward_bias(const Conv2dShape& shape, const float* dy, float* dbias) {
+  cpu::conv2d_backward_bias(shape, dy, dbias);
+}
+
+void CpuBackend::max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                                    std::int32_t* argmax) {
+  cpu::max_pool2d_forward(shape, x, y, argmax);
+}
+
+void CpuBackend::max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y,
+                                     const float* dy, const std::int32_t* argmax, float* dx) {
+  cpu::max_pool2d_backward(shape, x, y, dy, argmax, dx);
+}
+
+void CpuBackend::relu_forward(std::int64_t count, const float* x, float* y) {
+  cpu::relu_forward(count, x, y);
+}
+
+void CpuBackend::relu_backward(std::int64_t count, const float* y, const float* dy, float* dx) {
+  cpu::relu_backward(count, y, dy, dx);
+}
+
+void CpuBackend::sigmoid_forward(std::int64_t count, const float* x, float* y) {
+  cpu::sigmoid_forward(count, x, y);
+}
+
+void CpuBackend::sigmoid_backward(std::int64_t count, const float* y, const float* dy, float* dx) {
+  cpu::sigmoid_backward(count, y, dy, dx);
+}
+
+void CpuBackend::dropout_forward(std::int64_t count, float p, std::uint32_t mask_stream,
+                                 const StepCounters* counters, const float* x, float* y) {
+  cpu::dropout_forward(count, p, mask_stream, counters, x, y);
+}
+
+void CpuBackend::dropout_backward(std::int64_t count, float p, std::uint32_t mask_stream,
+                                  const StepCounters* counters, const float* dy, float* dx) {
+  cpu::dropout_backward(count, p, mask_stream, counters, dy, dx);
+}
+
+void CpuBackend::softmax_cross_entropy(int batch, int classes, const float* logits,
+                                       const std::int32_t* labels, float* loss, float* dlogits) {
+  cpu::softmax_cross_entropy(batch, classes, logits, labels, loss, dlogits);
+}
+
+void CpuBackend::linear_forward(const LinearShape& shape, const float* x, const float* weight,
+                                const float* bias, float* y) {
+  cpu::linear_forward(shape, x, weight, bias, y);
+}
+
+void CpuBackend::linear_backward_data(const LinearShape& shape, const float* dy,
+                                      const float* weight, float* dx) {
+  cpu::linear_backward_data(shape, dy, weight, dx);
+}
+
+void CpuBackend::linear_backward_weight(const LinearShape& shape, const float* x, const float* dy,
+                                        float* dweight) {
+  cpu::linear_backward_weight(shape, x, dy, dweight);
+}
+
+void CpuBackend::linear_backward_bias(const LinearShape& shape, const float* dy, float* dbias) {
+  cpu::linear_backward_bias(shape, dy, dbias);
+}
+
+void CpuBackend::sgd_step(std::span<const ParameterSlot> parameters, float learning_rate) {
+  cpu::sgd_step(parameters, learning_rate);
+}
+
+void CpuBackend::adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& config,
+                           const StepCounters* counters) {
+  cpu::adam_step(parameters, config, counters);
+}
+
+void CpuBackend::advance_step(StepCounters* counters) { cpu::advance_step(counters); }
+
+void CpuBackend::gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
+                              std::int64_t image_elements, const std::int32_t* indices, int batch,
+                              float* x, std::int32_t* y) {
+  cpu::gather_batch(images, labels, image_elements, indices, batch, x, y);
+}
+
+void CpuBackend::count_correct(int batch, int classes, const float* logits,
+                               const std::int32_t* labels, std::int64_t* correct) {
+  cpu::count_correct(batch, classes, logits, labels, correct);
+}
+
+}  // namespace kiln::cpu

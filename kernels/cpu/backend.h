@@ -1,0 +1,60 @@
+// The CPU reference backend: every op of kernels/backend.h as the plain loops of kernels/cpu/,
+// on host memory. It is the oracle of every test and what trains where there is no GPU.
+#pragma once
+
+#include "kernels/backend.h"
+
+namespace kiln::cpu {
+
+class CpuBackend final : public Backend {
+ public:
+  std::string_view name() const override { return "cpu"; }
+  MemorySpace memory_space() const override { return MemorySpace::host; }
+
+  void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
+                      const float* bias, float* y) override;
+  void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* weight,
+                            float* dx) override;
+  void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
+                              float* dweight) override;
+  void conv2d_backward_bias(const Conv2dShape& shape, const float* dy, float* dbias) override;
+
+  void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                          std::int32_t* argmax) override;
+  void max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y,
+                           const float* dy, const std::int32_t* argmax, float* dx) override;
+
+  void relu_forward(std::int64_t count, const float* x, float* y) override;
+  void relu_backward(std::int64_t count, const float* y, const float* dy, float* dx) override;
+  void sigmoid_forward(std::int64_t count, const float* x, float* y) override;
+  void sigmoid_backward(std::int64_t count, const float* y, const float* dy, float* dx) override;
+
+  void dropout_forward(std::int64_t count, float p, std::uint32_t mask_stream,
+                       const StepCounters* counters, const float* x, float* y) override;
+  void dropout_backward(std::int64_t count, float p, std::uint32_t mask_stream,
+                        const StepCounters* counters, const float* dy, float* dx) override;
+
+  void softmax_cross_entropy(int batch, int classes, const float* logits,
+                             const std::int32_t* labels, float* loss, float* dlogits) override;
+
+  void linear_forward(const LinearShape& shape, const float* x, const float* weight,
+                      const float* bias, float* y) override;
+  void linear_backward_data(const LinearShape& shape, const float* dy, const float* weight,
+                            float* dx) override;
+  void linear_backward_weight(const LinearShape& shape, const float* x, const float* dy,
+                              float* dweight) override;
+  void linear_backward_bias(const LinearShape& shape, const float* dy, float* dbias) override;
+
+  void sgd_step(std::span<const ParameterSlot> parameters, float learning_rate) override;
+  void adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& config,
+                 const StepCounters* counters) override;
+  void advance_step(StepCounters* counters) override;
+
+  void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
+                    std::int64_t image_elements, const std::int32_t* indices, int batch, float* x,
+                    std::int32_t* y) override;
+  void count_correct(int batch, int classes, const float* logits, const std::int32_t* labels,
+                     std::int64_t* correct) override;
+};
+
+}  // namespace kiln::cpu

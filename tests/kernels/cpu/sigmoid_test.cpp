@@ -1,0 +1,134 @@
+// The sigmoid reference against PyTorch, its stability for large |x|, NaN, aliasing and finite
+// differences.
+#include "kernels/cpu/sigmoid.h"
+
+#include <gtest/gtest.h>
+
+#include <cfenv>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tests/support/fixtures.h"
+#include "tests/support/gradient_check.h"
+#include "tests/support/random.h"
+#include "tests/support/tolerance.h"
+
+namespace kiln {
+namespace {
+
+using testing::all_close;
+using testing::close_in_l2;
+
+TEST(CpuSigmoid, MatchesPyTorchFixtures) {
+  const testing::Fixture fixture("activations");
+  int checked = 0;
+  for (const std::string& name : fixture.cases()) {
+    if (fixture.params(name).at("op") != "sigmoid") continue;
+    SCOPED_TRACE(name);
+    ++checked;
+    const auto x = fixture.floats(name, "x");
+    const auto dy = fixture.floats(name, "dy");
+    const auto count = static_cast<std::int64_t>(x.size());
+    std::vector<float> y(x.size(), -1.0f), dx(x.size(), -1.0f);
+    cpu::sigmoid_forward(count, x.data(), y.data());
+    cpu::sigmoid_backward(count, y.data(), dy.data(), dx.data());
+    EXPECT_TRUE(close_in_l2(y, fixture.floats(name, "y"), 1e-5));
+    EXPECT_TRUE(close_in_l2(dx, fixture.floats(name, "dx"), 1e-5));
+  }
+  EXPECT_GT(checked, 0) << "no sigmoid case in the activations fixture";
+}
+
+// A naive 1 / (1 + exp(-x)) overflows exp for x < -88.7 in float; the reference must not, and
+// must still give the exact limits.
+TEST(CpuSigmoid, StableForLargeMagnitudes) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> x = {100.0f, -100.0f, 1e4f, -1e4f, inf, -inf};
+  std::vector<float> y(x.size());
+  std::feclearexcept(FE_OVERFLOW | FE_INVALID);
+  cpu::sigmoid_forward(static_cast<std::int64_t>(x.size()), x.data(), y.data());
+  EXPECT_FALSE(std::fetestexcept(FE_OVERFLOW)) << "an intermediate overflowed";
+  EXPECT_FALSE(std::fetestexcept(FE_INVALID)) << "an intermediate was an invalid operation";
+  EXPECT_EQ(y[0], 1.0f);
+  // sigmoid(-100) = exp(-100) to 1e-44 relative: 3.7e-44, rounded to a subnormal float.
+  EXPECT_EQ(y[1], static_cast<float>(std::exp(-100.0)));
+  EXPECT_EQ(y[2], 1.0f);
+  EXPECT_EQ(y[3], 0.0f);
+  EXPECT_EQ(y[4], 1.0f);
+  EXPECT_EQ(y[5], 0.0f);
+  std::vector<float> dx(x.size());
+  const std::vector<float> dy(x.size(), 1.0f);
+  cpu::sigmoid_backward(static_cast<std::int64_t>(x.size()), y.data(), dy.data(), dx.data());
+  for (const float d : dx) {
+    EXPECT_TRUE(std::isfinite(d));
+    EXPECT_GE(d, 0.0f);
+    EXPECT_LT(d, 1e-40f);
+  }
+}
+
+TEST(CpuSigmoid, KnownValuesAndNan) {
+  const std::vector<float> x = {0.0f, 1.0f, -1.0f, std::numeric_limits<float>::quiet_NaN()};
+  std::vector<float> y(x.size());
+  cpu::sigmoid_forward(4, x.data(), y.data());
+  EXPECT_EQ(y[0], 0.5f);
+  EXPECT_FLOAT_EQ(y[1], 0.7310585786f);
+  EXPECT_FLOAT_EQ(y[2], 0.2689414214f);
+  EXPECT_TRUE(std::isnan(y[3]));
+}
+
+TEST(CpuSigmoid, BackwardIsDyTimesOneMinusYTimesY) {
+  const std::vector<float> y = {0.5f, 0.25f, 0.9f, 0.0f, 1.0f};
+  const std::vector<float> dy = {2.0f, -4.0f, 10.0f, 3.0f, 3.0f};
+  std::vector<float> dx(y.size(), 123.0f);
+  cpu::sigmoid_backward(5, y.data(), dy.data(), dx.data());
+  EXPECT_TRUE(all_close(dx, std::vector<float>{0.5f, -0.75f, 0.9f, 0.0f, 0.0f}, {.rtol = 1e-6}));
+}
+
+TEST(CpuSigmoid, InPlace) {
+  std::mt19937_64 rng(3);
+  const auto x = testing::uniform_floats(33, -6.0f, 6.0f, rng);
+  const auto dy = testing::uniform_floats(33, -1.0f, 1.0f, rng);
+  std::vector<float> y(33), dx(33);
+  cpu::sigmoid_forward(33, x.data(), y.data());
+  cpu::sigmoid_backward(33, y.data(), dy.data(), dx.data());
+  std::vector<float> in_place = x, grad_in_place = dy;
+  cpu::sigmoid_forward(33, in_place.data(), in_place.data());
+  cpu::sigmoid_backward(33, in_place.data(), grad_in_place.data(), grad_in_place.data());
+  EXPECT_TRUE(all_close(in_place, y, {}));
+  EXPECT_TRUE(all_close(grad_in_place, dx, {}));
+}
+
+// Central differences of L = sum(w * sigmoid(x)). Sigmoid is smooth with |f'''| <= 1/8, so a step
+// of 1e-2 has a truncation error near 1e-5 and the float rounding of y adds about 1e-5 more
+// (ulp 6e-8 over a step of 2e-2, times |w| <= 2): a tolerance of 1e-4 holds with margin.
+TEST(CpuSigmoid, BackwardMatchesFiniteDifferences) {
+  const std::uint64_t seed = testing::fresh_seed();
+  SCOPED_TRACE(testing::seed_trace(seed));
+  std::mt19937_64 rng(seed);
+  constexpr std::int64_t kCount = 41;
+  const auto x = testing::uniform_floats(kCount, -6.0f, 6.0f, rng);
+  const auto w = testing::uniform_floats(kCount, -2.0f, 2.0f, rng);
+  auto loss = [&](std::span<const float> input) {
+    std::vector<float> out(kCount);
+    cpu::sigmoid_forward(kCount, input.data(), out.data());
+    double sum = 0.0;
+    for (std::int64_t i = 0; i < kCount; ++i) sum += static_cast<double>(w[i]) * out[i];
+    return sum;
+  };
+  std::vector<float> y(kCount), dx(kCount);
+  cpu::sigmoid_forward(kCount, x.data(), y.data());
+  cpu::sigmoid_backward(kCount, y.data(), w.data(), dx.data());
+  EXPECT_TRUE(
+      testing::gradient_matches(loss, x, dx, {.step = 1e-2, .tolerance = 1e-4, .skip = {}}));
+}
+
+TEST(CpuSigmoid, RejectsNegativeCount) {
+  float value = 0.0f;
+  EXPECT_THROW(cpu::sigmoid_forward(-1, &value, &value), std::invalid_argument);
+  EXPECT_THROW(cpu::sigmoid_backward(-1, &value, &value, &value), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace kiln
