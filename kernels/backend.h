@@ -13,6 +13,7 @@
 //   value, for the same reason.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -54,13 +55,16 @@ class Backend {
   virtual std::string_view name() const = 0;
   virtual MemorySpace memory_space() const = 0;
 
-  // Convolution (cross-correlation, as PyTorch's conv2d). bias may be null.
+  // Convolution (cross-correlation, as PyTorch's conv2d). bias may be null. The three passes
+  // take scratch memory of at least conv2d_workspace_bytes(shape), in the backend's memory
+  // space, which the caller plans once per shape, so that no op allocates.
+  virtual std::size_t conv2d_workspace_bytes(const Conv2dShape& shape) const = 0;
   virtual void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
-                              const float* bias, float* y) = 0;
+                              const float* bias, float* y, std::span<std::byte> workspace) = 0;
   virtual void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* weight,
-                                    float* dx) = 0;
+                                    float* dx, std::span<std::byte> workspace) = 0;
   virtual void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
-                                      float* dweight) = 0;
+                                      float* dweight, std::span<std::byte> workspace) = 0;
   // dbias[c] = sum of dy over the batch and the pixels of channel c.
   virtual void conv2d_backward_bias(const Conv2dShape& shape, const float* dy, float* dbias) = 0;
 

@@ -12,19 +12,24 @@
 
 namespace kiln::cpu {
 
+std::size_t CpuBackend::conv2d_workspace_bytes(const Conv2dShape& shape) const {
+  return cpu::conv2d_workspace_bytes(shape);
+}
+
 void CpuBackend::conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
-                                const float* bias, float* y) {
-  cpu::conv2d_forward(shape, x, weight, bias, y);
+                                const float* bias, float* y, std::span<std::byte> workspace) {
+  cpu::conv2d_forward(shape, x, weight, bias, y, workspace);
 }
 
 void CpuBackend::conv2d_backward_data(const Conv2dShape& shape, const float* dy,
-                                      const float* weight, float* dx) {
-  cpu::conv2d_backward_data(shape, dy, weight, dx);
+                                      const float* weight, float* dx,
+                                      std::span<std::byte> workspace) {
+  cpu::conv2d_backward_data(shape, dy, weight, dx, workspace);
 }
 
 void CpuBackend::conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
-                                        float* dweight) {
-  cpu::conv2d_backward_filter(shape, x, dy, dweight);
+                                        float* dweight, std::span<std::byte> workspace) {
+  cpu::conv2d_backward_filter(shape, x, dy, dweight, workspace);
 }
 
 void CpuBackend::conv2d_backward_bias(const Conv2dShape& shape, const float* dy, float* dbias) {

@@ -11,12 +11,13 @@ class CpuBackend final : public Backend {
   std::string_view name() const override { return "cpu"; }
   MemorySpace memory_space() const override { return MemorySpace::host; }
 
+  std::size_t conv2d_workspace_bytes(const Conv2dShape& shape) const override;
   void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
-                      const float* bias, float* y) override;
+                      const float* bias, float* y, std::span<std::byte> workspace) override;
   void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* weight,
-                            float* dx) override;
+                            float* dx, std::span<std::byte> workspace) override;
   void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
-                              float* dweight) override;
+                              float* dweight, std::span<std::byte> workspace) override;
   void conv2d_backward_bias(const Conv2dShape& shape, const float* dy, float* dbias) override;
 
   void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,

@@ -9,13 +9,15 @@
 //
 // Why this way: the direct seven-deep loop has rows only out_w long (7 or 14 pixels in mnist-cnn);
 // over the column matrix every inner loop runs over a whole contiguous row of P output pixels,
-// which g++ vectorises (kernels/cpu/inner_loops.h). It costs one scratch matrix of K * P floats
-// per call (at most 576 x 49 or 288 x 196 floats, 220 KB, in the reference models).
+// which g++ vectorises (kernels/cpu/inner_loops.h). It costs one scratch matrix of K * P floats,
+// the caller's workspace (at most 576 x 49 or 288 x 196 floats, 220 KB, in the reference models).
 #include "kernels/cpu/conv2d.h"
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdint>
-#include <vector>
+#include <stdexcept>
 
 #include "kernels/cpu/inner_loops.h"
 
@@ -27,6 +29,17 @@ std::int64_t taps(const Conv2dShape& s) {
 }
 std::int64_t output_pixels(const Conv2dShape& s) {
   return std::int64_t{s.out_height()} * s.out_width();
+}
+
+// The workspace as the column matrix, once it is known to be large enough and aligned.
+float* column_matrix(const Conv2dShape& s, std::span<std::byte> workspace, const char* op) {
+  const std::size_t needed = conv2d_workspace_bytes(s);
+  if (workspace.size() < needed ||
+      reinterpret_cast<std::uintptr_t>(workspace.data()) % alignof(float) != 0) {
+    throw std::invalid_argument(fmt::format("{}: workspace of {} bytes, need {} aligned to {}", op,
+                                            workspace.size(), needed, alignof(float)));
+  }
+  return reinterpret_cast<float*>(workspace.data());
 }
 
 // The column matrix of one image [in_channels, in_h, in_w] (see the top of this file).
@@ -81,65 +94,70 @@ void columns_to_image(const Conv2dShape& s, const float* columns, float* image) 
 
 }  // namespace
 
-void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
-                    const float* bias, float* y) {
+std::size_t conv2d_workspace_bytes(const Conv2dShape& shape) {
   shape.validate();
+  return static_cast<std::size_t>(taps(shape) * output_pixels(shape)) * sizeof(float);
+}
+
+void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
+                    const float* bias, float* y, std::span<std::byte> workspace) {
+  shape.validate();
+  float* const columns = column_matrix(shape, workspace, "conv2d_forward");
   const std::int64_t k_count = taps(shape);
   const std::int64_t p_count = output_pixels(shape);
   const std::int64_t image_size =
       std::int64_t{shape.in_channels} * shape.in_height * shape.in_width;
-  std::vector<float> columns(k_count * p_count);
   for (int n = 0; n < shape.batch; ++n) {
-    image_to_columns(shape, x + n * image_size, columns.data());
+    image_to_columns(shape, x + n * image_size, columns);
     for (int o = 0; o < shape.out_channels; ++o) {
       float* out = y + (std::int64_t{n} * shape.out_channels + o) * p_count;
       std::fill(out, out + p_count, bias != nullptr ? bias[o] : 0.0f);
       const float* filter = weight + o * k_count;
       for (std::int64_t k = 0; k < k_count; ++k) {
-        add_scaled(p_count, filter[k], columns.data() + k * p_count, out);
+        add_scaled(p_count, filter[k], columns + k * p_count, out);
       }
     }
   }
 }
 
-void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* weight,
-                          float* dx) {
+void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* weight, float* dx,
+                          std::span<std::byte> workspace) {
   shape.validate();
+  float* const dcolumns = column_matrix(shape, workspace, "conv2d_backward_data");
   const std::int64_t k_count = taps(shape);
   const std::int64_t p_count = output_pixels(shape);
   const std::int64_t image_size =
       std::int64_t{shape.in_channels} * shape.in_height * shape.in_width;
-  std::vector<float> dcolumns(k_count * p_count);
   for (int n = 0; n < shape.batch; ++n) {
     const float* dy_image = dy + std::int64_t{n} * shape.out_channels * p_count;
     // Row k of dcolumns = sum over o of weight[o, k] * dy[o, :]; the row stays in cache.
     for (std::int64_t k = 0; k < k_count; ++k) {
-      float* dcolumn = dcolumns.data() + k * p_count;
+      float* dcolumn = dcolumns + k * p_count;
       std::fill(dcolumn, dcolumn + p_count, 0.0f);
       for (int o = 0; o < shape.out_channels; ++o) {
         add_scaled(p_count, weight[o * k_count + k], dy_image + o * p_count, dcolumn);
       }
     }
-    columns_to_image(shape, dcolumns.data(), dx + n * image_size);
+    columns_to_image(shape, dcolumns, dx + n * image_size);
   }
 }
 
 void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
-                            float* dweight) {
+                            float* dweight, std::span<std::byte> workspace) {
   shape.validate();
+  float* const columns = column_matrix(shape, workspace, "conv2d_backward_filter");
   const std::int64_t k_count = taps(shape);
   const std::int64_t p_count = output_pixels(shape);
   const std::int64_t image_size =
       std::int64_t{shape.in_channels} * shape.in_height * shape.in_width;
   std::fill(dweight, dweight + shape.weight_elements(), 0.0f);
-  std::vector<float> columns(k_count * p_count);
   for (int n = 0; n < shape.batch; ++n) {
-    image_to_columns(shape, x + n * image_size, columns.data());
+    image_to_columns(shape, x + n * image_size, columns);
     const float* dy_image = dy + std::int64_t{n} * shape.out_channels * p_count;
     for (int o = 0; o < shape.out_channels; ++o) {
       float* dfilter = dweight + o * k_count;
       for (std::int64_t k = 0; k < k_count; ++k) {
-        dfilter[k] += dot(p_count, dy_image + o * p_count, columns.data() + k * p_count);
+        dfilter[k] += dot(p_count, dy_image + o * p_count, columns + k * p_count);
       }
     }
   }

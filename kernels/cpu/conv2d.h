@@ -11,22 +11,29 @@
 // (std::invalid_argument naming the field) and overwrites its output.
 #pragma once
 
+#include <cstddef>
+#include <span>
+
 #include "kernels/shapes.h"
 
 namespace kiln::cpu {
 
+// The column matrix of one image: taps x output pixels floats. The three passes below take at
+// least this much workspace and throw std::invalid_argument for less.
+std::size_t conv2d_workspace_bytes(const Conv2dShape& shape);
+
 // bias may be null (no bias).
 void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
-                    const float* bias, float* y);
+                    const float* bias, float* y, std::span<std::byte> workspace);
 
 // dx[n, c, h, w] = sum of weight[o, c, i, j] * dy[n, o, p, q] over the (o, i, j, p, q) where
 // input pixel (h, w) is tap (i, j) of output pixel (p, q).
-void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* weight,
-                          float* dx);
+void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* weight, float* dx,
+                          std::span<std::byte> workspace);
 
 // dweight[o, c, i, j] = sum over n, p, q of dy[n, o, p, q] * x[n, c, p*sh - ph + i, q*sw - pw + j].
 void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
-                            float* dweight);
+                            float* dweight, std::span<std::byte> workspace);
 
 // dbias[o] = sum over n, p, q of dy[n, o, p, q], accumulated in double.
 void conv2d_backward_bias(const Conv2dShape& shape, const float* dy, float* dbias);

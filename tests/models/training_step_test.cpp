@@ -4,7 +4,9 @@
 // updated parameter must agree to float32 precision.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -130,6 +132,10 @@ TEST(TrainingStep, MnistCnnWithAdamAndDropoutMatchesPyTorch) {
   const Pool2dShape pool3{batch, 128, 7, 7, 2, 2, 2, 2, 1, 1};
   const LinearShape fc1{batch, 2048, 625};
   const LinearShape fc2{batch, 625, 10};
+  // One scratch buffer, planned for the largest convolution, serves them all.
+  std::vector<std::byte> workspace(
+      std::max({backend.conv2d_workspace_bytes(conv1), backend.conv2d_workspace_bytes(conv2),
+                backend.conv2d_workspace_bytes(conv3)}));
 
   Parameters ps;
   const std::uint64_t seed = counters.seed;
@@ -149,7 +155,7 @@ TEST(TrainingStep, MnistCnnWithAdamAndDropoutMatchesPyTorch) {
     auto q1 = zeros(pool1.output_elements()), d1 = q1;
     std::vector<std::int32_t> a1(q1.size());
     backend.conv2d_forward(conv1, in.x.data(), ps["layer1.0.weight"].value.data(),
-                           ps["layer1.0.bias"].value.data(), c1.data());
+                           ps["layer1.0.bias"].value.data(), c1.data(), workspace);
     backend.relu_forward(conv1.output_elements(), c1.data(), r1.data());
     backend.max_pool2d_forward(pool1, r1.data(), q1.data(), a1.data());
     backend.dropout_forward(pool1.output_elements(), p, 1, &counters, q1.data(), d1.data());
@@ -158,7 +164,7 @@ TEST(TrainingStep, MnistCnnWithAdamAndDropoutMatchesPyTorch) {
     auto q2 = zeros(pool2.output_elements()), d2 = q2;
     std::vector<std::int32_t> a2(q2.size());
     backend.conv2d_forward(conv2, d1.data(), ps["layer2.0.weight"].value.data(),
-                           ps["layer2.0.bias"].value.data(), c2.data());
+                           ps["layer2.0.bias"].value.data(), c2.data(), workspace);
     backend.relu_forward(conv2.output_elements(), c2.data(), r2.data());
     backend.max_pool2d_forward(pool2, r2.data(), q2.data(), a2.data());
     backend.dropout_forward(pool2.output_elements(), p, 2, &counters, q2.data(), d2.data());
@@ -167,7 +173,7 @@ TEST(TrainingStep, MnistCnnWithAdamAndDropoutMatchesPyTorch) {
     auto q3 = zeros(pool3.output_elements()), d3 = q3;
     std::vector<std::int32_t> a3(q3.size());
     backend.conv2d_forward(conv3, d2.data(), ps["layer3.0.weight"].value.data(),
-                           ps["layer3.0.bias"].value.data(), c3.data());
+                           ps["layer3.0.bias"].value.data(), c3.data(), workspace);
     backend.relu_forward(conv3.output_elements(), c3.data(), r3.data());
     backend.max_pool2d_forward(pool3, r3.data(), q3.data(), a3.data());
     backend.dropout_forward(pool3.output_elements(), p, 3, &counters, q3.data(), d3.data());
@@ -210,11 +216,11 @@ TEST(TrainingStep, MnistCnnWithAdamAndDropoutMatchesPyTorch) {
                                   g_relu.data());
       backend.relu_backward(conv.output_elements(), relu_out.data(), g_relu.data(), g_conv.data());
       backend.conv2d_backward_filter(conv, conv_in.data(), g_conv.data(),
-                                     ps[layer + ".weight"].grad.data());
+                                     ps[layer + ".weight"].grad.data(), workspace);
       backend.conv2d_backward_bias(conv, g_conv.data(), ps[layer + ".bias"].grad.data());
       if (g_in != nullptr) {
         backend.conv2d_backward_data(conv, g_conv.data(), ps[layer + ".weight"].value.data(),
-                                     g_in->data());
+                                     g_in->data(), workspace);
       }
     };
     auto gd2 = zeros(pool2.output_elements());
@@ -247,6 +253,8 @@ TEST(TrainingStep, FashionLenetWithSgdAndSigmoidHeadMatchesPyTorch) {
   const Pool2dShape pool2{batch, 10, 8, 8, 2, 2, 2, 2, 0, 0};
   const LinearShape ff1{batch, 160, 56};
   const LinearShape ff2{batch, 56, 10};
+  std::vector<std::byte> workspace(
+      std::max(backend.conv2d_workspace_bytes(conv1), backend.conv2d_workspace_bytes(conv2)));
 
   Parameters ps;
   const std::uint64_t seed = counters.seed;
@@ -262,10 +270,10 @@ TEST(TrainingStep, FashionLenetWithSgdAndSigmoidHeadMatchesPyTorch) {
     std::vector<std::int32_t> a1(q1.size()), a2(q2.size());
     auto h = zeros(batch * 56), r = h, z = zeros(batch * 10), s = z;
     backend.conv2d_forward(conv1, in.x.data(), ps["conv1.weight"].value.data(),
-                           ps["conv1.bias"].value.data(), c1.data());
+                           ps["conv1.bias"].value.data(), c1.data(), workspace);
     backend.max_pool2d_forward(pool1, c1.data(), q1.data(), a1.data());
     backend.conv2d_forward(conv2, q1.data(), ps["conv2.weight"].value.data(),
-                           ps["conv2.bias"].value.data(), c2.data());
+                           ps["conv2.bias"].value.data(), c2.data(), workspace);
     backend.max_pool2d_forward(pool2, c2.data(), q2.data(), a2.data());
     backend.linear_forward(ff1, q2.data(), ps["ff1.weight"].value.data(),
                            ps["ff1.bias"].value.data(), h.data());
@@ -290,11 +298,14 @@ TEST(TrainingStep, FashionLenetWithSgdAndSigmoidHeadMatchesPyTorch) {
     backend.linear_backward_bias(ff1, gh.data(), ps["ff1.bias"].grad.data());
     backend.linear_backward_data(ff1, gh.data(), ps["ff1.weight"].value.data(), gq2.data());
     backend.max_pool2d_backward(pool2, nullptr, nullptr, gq2.data(), a2.data(), gc2.data());
-    backend.conv2d_backward_filter(conv2, q1.data(), gc2.data(), ps["conv2.weight"].grad.data());
+    backend.conv2d_backward_filter(conv2, q1.data(), gc2.data(), ps["conv2.weight"].grad.data(),
+                                   workspace);
     backend.conv2d_backward_bias(conv2, gc2.data(), ps["conv2.bias"].grad.data());
-    backend.conv2d_backward_data(conv2, gc2.data(), ps["conv2.weight"].value.data(), gq1.data());
+    backend.conv2d_backward_data(conv2, gc2.data(), ps["conv2.weight"].value.data(), gq1.data(),
+                                 workspace);
     backend.max_pool2d_backward(pool1, nullptr, nullptr, gq1.data(), a1.data(), gc1.data());
-    backend.conv2d_backward_filter(conv1, in.x.data(), gc1.data(), ps["conv1.weight"].grad.data());
+    backend.conv2d_backward_filter(conv1, in.x.data(), gc1.data(), ps["conv1.weight"].grad.data(),
+                                   workspace);
     backend.conv2d_backward_bias(conv1, gc1.data(), ps["conv1.bias"].grad.data());
 
     backend.sgd_step(ps.slots(), 0.04f);

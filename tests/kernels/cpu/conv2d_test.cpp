@@ -25,6 +25,11 @@
 namespace kiln {
 namespace {
 
+// The scratch memory every convolution pass takes, sized for `shape`.
+std::vector<std::byte> workspace_for(const Conv2dShape& shape) {
+  return std::vector<std::byte>(cpu::conv2d_workspace_bytes(shape));
+}
+
 using testing::close_in_l2;
 
 // The input streams of the fixture cases (conv2d_fixtures.py).
@@ -85,9 +90,11 @@ TEST(CpuConv2d, MatchesPyTorch) {
     auto y = unwritten(shape.output_elements());
     auto dx = unwritten(shape.input_elements());
     auto dweight = unwritten(shape.weight_elements());
-    cpu::conv2d_forward(shape, x.data(), weight.data(), has_bias ? bias.data() : nullptr, y.data());
-    cpu::conv2d_backward_data(shape, dy.data(), weight.data(), dx.data());
-    cpu::conv2d_backward_filter(shape, x.data(), dy.data(), dweight.data());
+    auto workspace = workspace_for(shape);
+    cpu::conv2d_forward(shape, x.data(), weight.data(), has_bias ? bias.data() : nullptr, y.data(),
+                        workspace);
+    cpu::conv2d_backward_data(shape, dy.data(), weight.data(), dx.data(), workspace);
+    cpu::conv2d_backward_filter(shape, x.data(), dy.data(), dweight.data(), workspace);
     auto expect_matches = [&](const std::string& tensor, std::span<const float> actual) {
       EXPECT_TRUE(close_in_l2(testing::stored_elements(fixture, name, tensor, actual),
                               fixture.floats(name, tensor), 1e-5))
@@ -155,17 +162,18 @@ TEST(CpuConv2d, BackwardMatchesFiniteDifferences) {
     const auto bias = random_floats(shape.out_channels, rng);
     // L = sum(loss_weights * y), so dL/dy = loss_weights.
     const auto loss_weights = random_floats(shape.output_elements(), rng);
+    auto workspace = workspace_for(shape);
     auto loss = [&](const float* xs, const float* ws, const float* bs) {
       std::vector<float> y(static_cast<std::size_t>(shape.output_elements()));
-      cpu::conv2d_forward(shape, xs, ws, bs, y.data());
+      cpu::conv2d_forward(shape, xs, ws, bs, y.data(), workspace);
       return inner_product(y, loss_weights);
     };
 
     auto dx = unwritten(shape.input_elements());
     auto dweight = unwritten(shape.weight_elements());
     auto dbias = unwritten(shape.out_channels);
-    cpu::conv2d_backward_data(shape, loss_weights.data(), weight.data(), dx.data());
-    cpu::conv2d_backward_filter(shape, x.data(), loss_weights.data(), dweight.data());
+    cpu::conv2d_backward_data(shape, loss_weights.data(), weight.data(), dx.data(), workspace);
+    cpu::conv2d_backward_filter(shape, x.data(), loss_weights.data(), dweight.data(), workspace);
     cpu::conv2d_backward_bias(shape, loss_weights.data(), dbias.data());
     EXPECT_TRUE(testing::gradient_matches(
         [&](std::span<const float> xs) { return loss(xs.data(), weight.data(), bias.data()); }, x,
@@ -197,7 +205,8 @@ TEST(CpuConv2d, OneByOneKernelIsAMatrixProductAtEveryPixel) {
   const auto weight = random_floats(shape.weight_elements(), rng);
   const auto bias = random_floats(shape.out_channels, rng);
   auto y = unwritten(shape.output_elements());
-  cpu::conv2d_forward(shape, x.data(), weight.data(), bias.data(), y.data());
+  auto workspace = workspace_for(shape);
+  cpu::conv2d_forward(shape, x.data(), weight.data(), bias.data(), y.data(), workspace);
 
   // y[n, o, pixel] = bias[o] + sum over c of weight[o, c] * x[n, c, pixel], in double.
   const int pixels = shape.in_height * shape.in_width;
@@ -253,15 +262,16 @@ TEST(CpuConv2d, BackwardPassesAreAdjointsOfForward) {
     auto y = unwritten(shape.output_elements());
     auto dx = unwritten(shape.input_elements());
     auto dweight = unwritten(shape.weight_elements());
-    cpu::conv2d_forward(shape, x.data(), weight.data(), nullptr, y.data());
-    cpu::conv2d_backward_data(shape, dy.data(), weight.data(), dx.data());
-    cpu::conv2d_backward_filter(shape, x.data(), dy.data(), dweight.data());
+    auto workspace = workspace_for(shape);
+    cpu::conv2d_forward(shape, x.data(), weight.data(), nullptr, y.data(), workspace);
+    cpu::conv2d_backward_data(shape, dy.data(), weight.data(), dx.data(), workspace);
+    cpu::conv2d_backward_filter(shape, x.data(), dy.data(), dweight.data(), workspace);
 
     const double forward = inner_product(y, dy);
     // The absolute sum of those products: <forward(|x|; |w|), |dy|>.
     auto magnitudes = unwritten(shape.output_elements());
     cpu::conv2d_forward(shape, absolute(x).data(), absolute(weight).data(), nullptr,
-                        magnitudes.data());
+                        magnitudes.data(), workspace);
     const double tolerance = 1e-5 * inner_product(magnitudes, absolute(dy));
     EXPECT_NEAR(inner_product(x, dx), forward, tolerance) << "backward_data";
     EXPECT_NEAR(inner_product(weight, dweight), forward, tolerance) << "backward_filter";
@@ -273,9 +283,10 @@ TEST(CpuConv2d, BackwardPassesAreAdjointsOfForward) {
 void expect_rejected(const Conv2dShape& shape, std::string_view fault) {
   SCOPED_TRACE(shape.to_string());
   const std::function<void()> ops[] = {
-      [&] { cpu::conv2d_forward(shape, nullptr, nullptr, nullptr, nullptr); },
-      [&] { cpu::conv2d_backward_data(shape, nullptr, nullptr, nullptr); },
-      [&] { cpu::conv2d_backward_filter(shape, nullptr, nullptr, nullptr); },
+      [&] { cpu::conv2d_workspace_bytes(shape); },
+      [&] { cpu::conv2d_forward(shape, nullptr, nullptr, nullptr, nullptr, {}); },
+      [&] { cpu::conv2d_backward_data(shape, nullptr, nullptr, nullptr, {}); },
+      [&] { cpu::conv2d_backward_filter(shape, nullptr, nullptr, nullptr, {}); },
       [&] { cpu::conv2d_backward_bias(shape, nullptr, nullptr); },
   };
   for (const auto& op : ops) {
@@ -310,6 +321,29 @@ TEST(CpuConv2d, RejectsBadShapes) {
                   "kernel is larger than the padded input");
   expect_rejected(with([](Conv2dShape& s) { s.in_height = 2; }),
                   "kernel is larger than the padded input");
+}
+
+// The column matrix lives in the caller's workspace; a smaller one is refused before any write.
+TEST(CpuConv2d, RejectsAWorkspaceTooSmall) {
+  const Conv2dShape shape{.batch = 1,
+                          .in_channels = 3,
+                          .in_height = 5,
+                          .in_width = 5,
+                          .out_channels = 2,
+                          .kernel_height = 3,
+                          .kernel_width = 3,
+                          .pad_height = 1,
+                          .pad_width = 1};
+  EXPECT_EQ(cpu::conv2d_workspace_bytes(shape), 27u * 25u * sizeof(float));
+  std::vector<std::byte> small(cpu::conv2d_workspace_bytes(shape) - 1);
+  const std::vector<float> x(75), weight(54), dy(50);
+  std::vector<float> y(50), dx(75), dweight(54);
+  EXPECT_THROW(cpu::conv2d_forward(shape, x.data(), weight.data(), nullptr, y.data(), small),
+               std::invalid_argument);
+  EXPECT_THROW(cpu::conv2d_backward_data(shape, dy.data(), weight.data(), dx.data(), small),
+               std::invalid_argument);
+  EXPECT_THROW(cpu::conv2d_backward_filter(shape, x.data(), dy.data(), dweight.data(), small),
+               std::invalid_argument);
 }
 
 }  // namespace

@@ -205,7 +205,8 @@ TEST(CpuLinear, EqualsOneByOneConvolutionOfOnePixel) {
   auto y = unwritten(output_elements(shape));
   auto conv_y = unwritten(output_elements(shape));
   cpu::linear_forward(shape, x.data(), weight.data(), bias.data(), y.data());
-  cpu::conv2d_forward(conv, x.data(), weight.data(), bias.data(), conv_y.data());
+  std::vector<std::byte> workspace(cpu::conv2d_workspace_bytes(conv));
+  cpu::conv2d_forward(conv, x.data(), weight.data(), bias.data(), conv_y.data(), workspace);
   EXPECT_TRUE(testing::all_close(y, conv_y, {.atol = 1e-5, .rtol = 1e-5}));
 }
 
