@@ -21,6 +21,7 @@
 #include "tests/support/gradient_check.h"
 #include "tests/support/random.h"
 #include "tests/support/tolerance.h"
+#include "tests/support/vectors.h"
 
 namespace kiln {
 namespace {
@@ -38,27 +39,10 @@ constexpr std::uint32_t kWeightStream = 1;
 constexpr std::uint32_t kBiasStream = 2;
 constexpr std::uint32_t kDyStream = 3;
 
-// Outputs start as NaN, so an element an op forgets to write (or adds to) fails the comparison.
-std::vector<float> unwritten(std::int64_t count) {
-  return std::vector<float>(static_cast<std::size_t>(count),
-                            std::numeric_limits<float>::quiet_NaN());
-}
-
-std::vector<float> random_floats(std::int64_t count, std::mt19937_64& rng) {
-  return testing::uniform_floats(static_cast<std::size_t>(count), -1.0f, 1.0f, rng);
-}
-
-double inner_product(std::span<const float> a, std::span<const float> b) {
-  double sum = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) sum += static_cast<double>(a[i]) * b[i];
-  return sum;
-}
-
-std::vector<float> absolute(std::span<const float> values) {
-  std::vector<float> result(values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) result[i] = std::abs(values[i]);
-  return result;
-}
+using testing::absolute;
+using testing::inner_product;
+using testing::random_floats;
+using testing::unwritten;
 
 Conv2dShape fixture_shape(const nlohmann::json& params) {
   return {.batch = params.at("batch"),

@@ -22,6 +22,7 @@
 #include "tests/support/gradient_check.h"
 #include "tests/support/random.h"
 #include "tests/support/tolerance.h"
+#include "tests/support/vectors.h"
 
 namespace kiln {
 namespace {
@@ -44,27 +45,10 @@ std::int64_t output_elements(const LinearShape& shape) {
   return std::int64_t{shape.batch} * shape.out_features;
 }
 
-// Outputs start as NaN, so an element an op forgets to write (or adds to) fails the comparison.
-std::vector<float> unwritten(std::int64_t count) {
-  return std::vector<float>(static_cast<std::size_t>(count),
-                            std::numeric_limits<float>::quiet_NaN());
-}
-
-std::vector<float> random_floats(std::int64_t count, std::mt19937_64& rng) {
-  return testing::uniform_floats(static_cast<std::size_t>(count), -1.0f, 1.0f, rng);
-}
-
-double inner_product(std::span<const float> a, std::span<const float> b) {
-  double sum = 0.0;
-  for (std::size_t i = 0; i < a.size(); ++i) sum += static_cast<double>(a[i]) * b[i];
-  return sum;
-}
-
-std::vector<float> absolute(std::span<const float> values) {
-  std::vector<float> result(values.size());
-  for (std::size_t i = 0; i < values.size(); ++i) result[i] = std::abs(values[i]);
-  return result;
-}
+using testing::absolute;
+using testing::inner_product;
+using testing::random_floats;
+using testing::unwritten;
 
 TEST(CpuLinear, MatchesPyTorch) {
   const testing::Fixture fixture("linear");
