@@ -30,8 +30,9 @@
 //   (64x64, 64x32 or 32x32), each thread a 4x4 micro-tile in registers, float32 FMAs. K advances
 //   16 at a time; the next tile's global loads are issued into registers before the current tile
 //   is multiplied and stored into the other of two shared buffers afterwards, so one barrier per
-//   step suffices and the load latency hides behind 16 x 16 FMAs per thread. A 64x64 tile reads
-//   2 x 64 floats per 4096 FMAs from shared memory, 1/32 of a float per FMA. Tiles get smaller
+//   step suffices and the load latency hides behind 16 x 16 FMAs per thread. Per K step a block
+//   loads (64 + 64) x 16 floats for 64 x 64 x 16 FMAs (32 FMAs per float loaded; 16 on 32x32
+//   tiles) and a thread reads two float4s from shared memory per 16 FMAs. Tiles get smaller
 //   until the grid has a block per SM, as the models' GEMMs are small: layer3's forward has only
 //   50 tiles of 64x64 for 132 SMs. backward_filter's K is long (25088 for layer1) and its M x N
 //   small, so it also splits K across blocks: each split writes its partial tile to the workspace
@@ -43,8 +44,9 @@
 //   the filters in shared memory. That makes the pass a stream of coalesced writes of y.
 //
 // The im2col index arithmetic (integer divisions to split k or n into channel, row and column)
-// costs a few instructions per loaded element, against 64 FMAs per loaded element on the 64x64
-// tile; kept for readability until measured.
+// costs a few dozen instructions per loaded element, against 16 to 32 FMAs per loaded element;
+// kept for readability until measured (precomputed tap tables or incremental (c, i, j) counters,
+// as CUTLASS does, are the known remedy).
 #include <algorithm>
 #include <cstdint>
 #include <stdexcept>
@@ -97,8 +99,8 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 
 constexpr int kTileK = 16;
 constexpr int kMicroTile = 4;
-// Pads each shared row by 4 floats: rows stay 16-byte aligned for the float4 reads, and the
-// k-fastest stores below spread over 16 banks instead of 1.
+// Pads each shared row by 4 floats: rows stay 16-byte aligned for the float4 reads, and a warp's
+// k-fastest stores (16 k by 2 rows) hit 16 banks twice each instead of 2 banks 16 times.
 constexpr int kSkew = 4;
 
 template <int kTileM, int kTileN>
@@ -469,8 +471,10 @@ __global__ void __launch_bounds__(kGemmThreads<kTileM, kTileN>)
   }
   const auto load_b = [&](int k0, float(&regs)[MapB::kPerThread]) {
     const int k = k0 + MapB::k(tid, 0);
-    const int image = k / pixels;
-    const int pixel = k - image * pixels;
+    const bool k_inside = k < k_end;
+    // Past the split's end nothing is read; pixel 0 of image 0 keeps the offsets in range.
+    const int image = k_inside ? k / pixels : 0;
+    const int pixel = k_inside ? k - image * pixels : 0;
     const int h_origin = pixel / g.out_width * g.stride_height - g.pad_height;
     const int w_origin = pixel % g.out_width * g.stride_width - g.pad_width;
     const int origin_offset =
@@ -480,7 +484,7 @@ __global__ void __launch_bounds__(kGemmThreads<kTileM, kTileN>)
       const int h = h_origin + tap_row[r];
       const int w = w_origin + tap_col[r];
       const bool inside =
-          n_inside[r] && k < k_end && h >= 0 && h < g.in_height && w >= 0 && w < g.in_width;
+          n_inside[r] && k_inside && h >= 0 && h < g.in_height && w >= 0 && w < g.in_width;
       regs[r] = inside ? x[origin_offset + tap_offset[r]] : 0.0f;
     }
   };
