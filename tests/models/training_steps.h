@@ -17,6 +17,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/uniform_init.h"
 #include "models/init.h"
+#include "tests/support/compact_tensors.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/test_memory.h"
 #include "tests/support/tolerance.h"
@@ -86,11 +87,7 @@ class Parameters {
 inline std::vector<float> as_stored(const Fixture& fixture, const std::string& model,
                                     const std::string& name, const std::vector<float>& values) {
   if (!fixture.has(model, "sample_indices/" + name)) return values;
-  std::vector<float> sampled;
-  for (const std::int32_t index : fixture.ints(model, "sample_indices/" + name)) {
-    sampled.push_back(values.at(static_cast<std::size_t>(index)));
-  }
-  return sampled;
+  return sample_at(fixture.ints(model, "sample_indices/" + name), values, model + "/" + name);
 }
 
 // Compares loss, gradients and updated parameters of one step with the fixture.

@@ -25,21 +25,28 @@ inline std::vector<float> drawn_input(std::int64_t count, std::uint64_t seed,
 
 // The elements of `actual` that the fixture stored for `tensor`: all of them, or the sample
 // listed in "<tensor>_indices". Compare the result with fixture.floats(case_name, tensor).
+// The elements of `actual` at `indices` (a fixture's stored sample); `what` names the tensor
+// in the error for an index outside it.
+inline std::vector<float> sample_at(std::span<const std::int32_t> indices,
+                                    std::span<const float> actual, const std::string& what) {
+  std::vector<float> sample;
+  for (const std::int32_t index : indices) {
+    if (index < 0 || static_cast<std::size_t>(index) >= actual.size()) {
+      throw std::out_of_range(what + ": sample index " + std::to_string(index) +
+                              " outside the output");
+    }
+    sample.push_back(actual[static_cast<std::size_t>(index)]);
+  }
+  return sample;
+}
+
 inline std::vector<float> stored_elements(const Fixture& fixture, const std::string& case_name,
                                           const std::string& tensor,
                                           std::span<const float> actual) {
   if (!fixture.has(case_name, tensor + "_indices")) {
     return {actual.begin(), actual.end()};
   }
-  std::vector<float> sample;
-  for (const std::int32_t index : fixture.ints(case_name, tensor + "_indices")) {
-    if (index < 0 || static_cast<std::size_t>(index) >= actual.size()) {
-      throw std::out_of_range(case_name + "/" + tensor + ": sample index " + std::to_string(index) +
-                              " outside the output");
-    }
-    sample.push_back(actual[static_cast<std::size_t>(index)]);
-  }
-  return sample;
+  return sample_at(fixture.ints(case_name, tensor + "_indices"), actual, case_name + "/" + tensor);
 }
 
 }  // namespace kiln::testing
