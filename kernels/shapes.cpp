@@ -8,18 +8,22 @@
 namespace kiln {
 namespace {
 
-void require_positive(std::string_view shape, std::string_view field, int value) {
-  if (value <= 0) {
-    throw std::invalid_argument(
-        fmt::format("{}: {} must be positive, got {}", shape, field, value));
-  }
+// Ops validate their shape on every call, inside training steps that must not allocate, so a
+// message is only built when a check fails.
+template <typename Shape>
+[[noreturn]] void fail(const Shape& shape, std::string_view op, std::string_view fault) {
+  throw std::invalid_argument(fmt::format("{} {}: {}", op, shape.to_string(), fault));
 }
 
-void require_non_negative(std::string_view shape, std::string_view field, int value) {
-  if (value < 0) {
-    throw std::invalid_argument(
-        fmt::format("{}: {} must not be negative, got {}", shape, field, value));
-  }
+template <typename Shape>
+void require_positive(const Shape& shape, std::string_view op, std::string_view field, int value) {
+  if (value <= 0) fail(shape, op, fmt::format("{} must be positive, got {}", field, value));
+}
+
+template <typename Shape>
+void require_non_negative(const Shape& shape, std::string_view op, std::string_view field,
+                          int value) {
+  if (value < 0) fail(shape, op, fmt::format("{} must not be negative, got {}", field, value));
 }
 
 int output_extent(int input, int kernel, int stride, int pad) {
@@ -45,20 +49,19 @@ std::int64_t Conv2dShape::output_elements() const {
 }
 
 void Conv2dShape::validate() const {
-  const std::string name = "conv2d " + to_string();
-  require_positive(name, "batch", batch);
-  require_positive(name, "in_channels", in_channels);
-  require_positive(name, "in_height", in_height);
-  require_positive(name, "in_width", in_width);
-  require_positive(name, "out_channels", out_channels);
-  require_positive(name, "kernel_height", kernel_height);
-  require_positive(name, "kernel_width", kernel_width);
-  require_positive(name, "stride_height", stride_height);
-  require_positive(name, "stride_width", stride_width);
-  require_non_negative(name, "pad_height", pad_height);
-  require_non_negative(name, "pad_width", pad_width);
+  require_positive(*this, "conv2d", "batch", batch);
+  require_positive(*this, "conv2d", "in_channels", in_channels);
+  require_positive(*this, "conv2d", "in_height", in_height);
+  require_positive(*this, "conv2d", "in_width", in_width);
+  require_positive(*this, "conv2d", "out_channels", out_channels);
+  require_positive(*this, "conv2d", "kernel_height", kernel_height);
+  require_positive(*this, "conv2d", "kernel_width", kernel_width);
+  require_positive(*this, "conv2d", "stride_height", stride_height);
+  require_positive(*this, "conv2d", "stride_width", stride_width);
+  require_non_negative(*this, "conv2d", "pad_height", pad_height);
+  require_non_negative(*this, "conv2d", "pad_width", pad_width);
   if (in_height + 2 * pad_height < kernel_height || in_width + 2 * pad_width < kernel_width) {
-    throw std::invalid_argument(name + ": the kernel is larger than the padded input");
+    fail(*this, "conv2d", "the kernel is larger than the padded input");
   }
 }
 
@@ -82,23 +85,22 @@ std::int64_t Pool2dShape::output_elements() const {
 }
 
 void Pool2dShape::validate() const {
-  const std::string name = "max_pool2d " + to_string();
-  require_positive(name, "batch", batch);
-  require_positive(name, "channels", channels);
-  require_positive(name, "in_height", in_height);
-  require_positive(name, "in_width", in_width);
-  require_positive(name, "kernel_height", kernel_height);
-  require_positive(name, "kernel_width", kernel_width);
-  require_positive(name, "stride_height", stride_height);
-  require_positive(name, "stride_width", stride_width);
-  require_non_negative(name, "pad_height", pad_height);
-  require_non_negative(name, "pad_width", pad_width);
+  require_positive(*this, "max_pool2d", "batch", batch);
+  require_positive(*this, "max_pool2d", "channels", channels);
+  require_positive(*this, "max_pool2d", "in_height", in_height);
+  require_positive(*this, "max_pool2d", "in_width", in_width);
+  require_positive(*this, "max_pool2d", "kernel_height", kernel_height);
+  require_positive(*this, "max_pool2d", "kernel_width", kernel_width);
+  require_positive(*this, "max_pool2d", "stride_height", stride_height);
+  require_positive(*this, "max_pool2d", "stride_width", stride_width);
+  require_non_negative(*this, "max_pool2d", "pad_height", pad_height);
+  require_non_negative(*this, "max_pool2d", "pad_width", pad_width);
   // PyTorch's rule: with more padding a window could hold nothing but pads.
   if (2 * pad_height > kernel_height || 2 * pad_width > kernel_width) {
-    throw std::invalid_argument(name + ": padding must be at most half the kernel size");
+    fail(*this, "max_pool2d", "padding must be at most half the kernel size");
   }
   if (in_height + 2 * pad_height < kernel_height || in_width + 2 * pad_width < kernel_width) {
-    throw std::invalid_argument(name + ": the kernel is larger than the padded input");
+    fail(*this, "max_pool2d", "the kernel is larger than the padded input");
   }
 }
 
@@ -109,10 +111,9 @@ std::string Pool2dShape::to_string() const {
 }
 
 void LinearShape::validate() const {
-  const std::string name = "linear " + to_string();
-  require_positive(name, "batch", batch);
-  require_positive(name, "in_features", in_features);
-  require_positive(name, "out_features", out_features);
+  require_positive(*this, "linear", "batch", batch);
+  require_positive(*this, "linear", "in_features", in_features);
+  require_positive(*this, "linear", "out_features", out_features);
 }
 
 std::string LinearShape::to_string() const {
