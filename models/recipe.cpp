@@ -16,7 +16,8 @@ constexpr std::array kRecipes = {
            .batch_size = 32,
            .epochs = 15,
            .validation_images = 0,
-           .log_every_batches = 200},
+           .log_every_batches = 200,
+           .dropout = 0.3f},
     // Seed 001: plain SGD (lr 0.04), batch 20, 15 epochs, 48,000 / 12,000 train/validation split.
     Recipe{.model = "fashion-lenet",
            .dataset = data::DatasetName::fashion_mnist,
@@ -25,7 +26,8 @@ constexpr std::array kRecipes = {
            .batch_size = 20,
            .epochs = 15,
            .validation_images = 12000,
-           .log_every_batches = 200},
+           .log_every_batches = 200,
+           .dropout = 0.0f},
 };
 
 }  // namespace

@@ -6,10 +6,11 @@
 #include <string_view>
 
 #include "runtime/data/datasets.h"
+#include "runtime/graph/optimizer.h"
 
 namespace kiln::models {
 
-enum class OptimizerKind { sgd, adam };
+using kiln::OptimizerKind;
 
 struct Recipe {
   std::string_view model;  // "mnist-cnn" or "fashion-lenet"
@@ -21,6 +22,8 @@ struct Recipe {
   // Training images held out at random for validation (0: none, the test set is the only check).
   int validation_images;
   int log_every_batches;
+  // Probability of every dropout layer (0: the model has none).
+  float dropout;
 };
 
 // Both recipes, mnist-cnn first.

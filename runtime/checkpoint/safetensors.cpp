@@ -186,7 +186,8 @@ SafetensorsContents read_safetensors(const fs::path& path) {
   std::uint64_t header_bytes = 0;
   std::memcpy(&header_bytes, file.data(), 8);
   if (header_bytes > kMaxHeaderBytes) {
-    fail(path, "header length {} is over the limit of {} bytes", header_bytes, kMaxHeaderBytes);
+    fail(path, "not a safetensors file: header length {} is over the limit of {} bytes",
+         header_bytes, kMaxHeaderBytes);
   }
   if (header_bytes > file.size() - 8) {
     fail(path, "truncated: header of {} bytes, but only {} follow", header_bytes, file.size() - 8);
@@ -287,7 +288,8 @@ void write_safetensors(const fs::path& path, const SafetensorsContents& contents
   std::error_code error;
   fs::rename(temporary, path, error);
   if (error) {
-    fs::remove(temporary, error);
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
     fail(path, "cannot replace with the new file: {}", error.message());
   }
 }

@@ -4,8 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
-namespace kiln::models {
+#include "runtime/graph/layer.h"
+#include "runtime/memory/allocator.h"
+
+namespace kiln {
 
 // Parameter k of a model draws from stream kInitStream + k, apart from the dropout streams.
 inline constexpr std::uint32_t kInitStream = 0x10000;
@@ -17,4 +21,9 @@ double default_bound(std::int64_t fan_in);
 // Xavier-uniform (Glorot): sqrt(6 / (fan_in + fan_out)).
 double xavier_bound(std::int64_t fan_in, std::int64_t fan_out);
 
-}  // namespace kiln::models
+// Draws every parameter's initial values on the host (parameter k from stream kInitStream + k,
+// uniform within its init_bound) and copies them into its memory.
+void initialize_parameters(std::span<Parameter* const> parameters, std::uint64_t seed,
+                           Allocator& allocator);
+
+}  // namespace kiln

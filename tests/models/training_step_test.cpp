@@ -9,14 +9,14 @@ namespace {
 
 TEST(TrainingStep, MnistCnnWithAdamAndDropoutMatchesPyTorch) {
   cpu::CpuBackend backend;
-  testing::HostMemory memory;
-  testing::train_mnist_cnn_two_steps(backend, memory);
+  const auto allocator = make_host_allocator();
+  testing::train_two_steps_like_pytorch(backend, *allocator, "mnist-cnn", 1e-5);
 }
 
 TEST(TrainingStep, FashionLenetWithSgdAndSigmoidHeadMatchesPyTorch) {
   cpu::CpuBackend backend;
-  testing::HostMemory memory;
-  testing::train_fashion_lenet_two_steps(backend, memory);
+  const auto allocator = make_host_allocator();
+  testing::train_two_steps_like_pytorch(backend, *allocator, "fashion-lenet", 1e-6);
 }
 
 }  // namespace

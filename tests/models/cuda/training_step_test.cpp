@@ -1,6 +1,6 @@
 // Two whole training steps of each reference model on the CUDA backend, in device memory,
 // against PyTorch: the same fixture and the same body as the CPU backend's test, so every
-// kernel is checked composed into a real step.
+// kernel is checked composed into a real step of the graph of layers.
 #include <gtest/gtest.h>
 
 #include "kernels/cuda/backend.h"
@@ -25,14 +25,14 @@ class CudaTrainingStep : public testing::GpuTest {
 
 TEST_F(CudaTrainingStep, MnistCnnWithAdamAndDropoutMatchesPyTorch) {
   cuda::CudaBackend backend(stream_);
-  testing::DeviceMemory memory;
-  testing::train_mnist_cnn_two_steps(backend, memory);
+  const auto allocator = make_cuda_allocator(stream_);
+  testing::train_two_steps_like_pytorch(backend, *allocator, "mnist-cnn", 1e-5);
 }
 
 TEST_F(CudaTrainingStep, FashionLenetWithSgdAndSigmoidHeadMatchesPyTorch) {
   cuda::CudaBackend backend(stream_);
-  testing::DeviceMemory memory;
-  testing::train_fashion_lenet_two_steps(backend, memory);
+  const auto allocator = make_cuda_allocator(stream_);
+  testing::train_two_steps_like_pytorch(backend, *allocator, "fashion-lenet", 1e-6);
 }
 
 }  // namespace

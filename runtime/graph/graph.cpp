@@ -1,0 +1,152 @@
+#include "runtime/graph/graph.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace kiln {
+namespace {
+
+// "[N, 32, 28, 28]": the batch extent is whatever the step brings.
+std::string with_batch_symbol(const Shape& shape) {
+  std::string text = "[N";
+  for (int axis = 1; axis < shape.rank(); ++axis) text += fmt::format(", {}", shape[axis]);
+  return text + "]";
+}
+
+Tensor buffer_view(const Tensor& buffer, const Shape& shape) {
+  Tensor view = buffer;
+  view.shape = shape;
+  return view;
+}
+
+}  // namespace
+
+void Graph::plan(const Backend& backend, const Shape& input, MemoryPlan& plan) {
+  if (layers_.empty()) throw std::logic_error("a graph needs at least one layer");
+  input_shape_ = input;
+  output_shapes_.clear();
+  output_reservations_.clear();
+  parameter_reservations_.clear();
+
+  std::uint32_t next_stream = 1;  // 0 is no stream; initialisation uses kInitStream and up
+  std::size_t workspace_bytes = 0;
+  std::int64_t largest_gradient = input.elements();
+  Shape shape = input;
+  for (const auto& layer : layers_) {
+    const Shape output = layer->output_shape(shape);  // first: it says what does not fit
+    workspace_bytes = std::max(workspace_bytes, layer->workspace_bytes(backend, shape));
+    layer->plan(shape, plan);
+    if (layer->random_streams() > 0) {
+      layer->set_first_random_stream(next_stream);
+      next_stream += static_cast<std::uint32_t>(layer->random_streams());
+    }
+    for (Parameter& parameter : layer->parameters()) {
+      parameter_reservations_.push_back(
+          plan.reserve(parameter.name, MemoryCategory::parameters, DType::f32, parameter.shape));
+      parameter_reservations_.push_back(plan.reserve(
+          parameter.name + ".grad", MemoryCategory::gradients, DType::f32, parameter.shape));
+    }
+    shape = output;
+    output_shapes_.push_back(shape);
+    output_reservations_.push_back(
+        layer->output_is_view() ? Reservation{}
+                                : plan.reserve(layer->name() + ".output",
+                                               MemoryCategory::activations, DType::f32, shape));
+    largest_gradient = std::max(largest_gradient, shape.elements());
+  }
+  for (auto& reservation : gradient_reservations_) {
+    reservation = plan.reserve("activation gradient", MemoryCategory::activation_gradients,
+                               DType::f32, Shape{largest_gradient});
+  }
+  workspace_reservation_ =
+      plan.reserve_bytes("convolution workspace", MemoryCategory::workspace, workspace_bytes);
+}
+
+void Graph::bind(const Arena& arena) {
+  outputs_.clear();
+  std::size_t next_parameter = 0;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    Layer& layer = *layers_[i];
+    layer.bind(arena);
+    for (Parameter& parameter : layer.parameters()) {
+      parameter.value = arena.tensor(parameter_reservations_[next_parameter++]);
+      parameter.grad = arena.tensor(parameter_reservations_[next_parameter++]);
+    }
+    outputs_.push_back(output_reservations_[i].index == Reservation{}.index
+                           ? Tensor{}
+                           : arena.tensor(output_reservations_[i]));
+  }
+  for (int i = 0; i < 2; ++i) gradient_buffers_[i] = arena.tensor(gradient_reservations_[i]);
+  workspace_ = arena.bytes(workspace_reservation_);
+  last_forward_.assign(layers_.size(), Step{});
+}
+
+Tensor Graph::forward(Backend& backend, const StepCounters* counters, bool training,
+                      const Tensor& x) {
+  if (x.shape.with_batch(input_shape_[0]) != input_shape_ || x.shape[0] > input_shape_[0]) {
+    throw std::invalid_argument(fmt::format("graph input {} does not fit the planned {}",
+                                            x.shape.to_string(), input_shape_.to_string()));
+  }
+  const RunContext context{backend, counters, workspace_, training};
+  Tensor current = x;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    Layer& layer = *layers_[i];
+    const Tensor y = buffer_view(outputs_[i], layer.output_shape(current.shape));
+    last_forward_[i] = {current, layer.forward(context, current, y)};
+    current = last_forward_[i].output;
+  }
+  return current;
+}
+
+void Graph::backward(Backend& backend, const StepCounters* counters, const Tensor& doutput) {
+  const RunContext context{backend, counters, workspace_, true};
+  Tensor gradient = doutput;
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    const Step& step = last_forward_[i];
+    // Write into whichever buffer does not hold the incoming gradient.
+    Tensor dx;
+    if (i > 0) {
+      const Tensor& free =
+          gradient.data == gradient_buffers_[0].data ? gradient_buffers_[1] : gradient_buffers_[0];
+      dx = buffer_view(free, step.input.shape);
+    }
+    gradient = layers_[i]->backward(context, step.input, step.output, gradient, dx);
+  }
+}
+
+std::vector<Parameter*> Graph::parameters() {
+  std::vector<Parameter*> all;
+  for (const auto& layer : layers_) {
+    for (Parameter& parameter : layer->parameters()) all.push_back(&parameter);
+  }
+  return all;
+}
+
+std::int64_t Graph::parameter_count() const {
+  std::int64_t count = 0;
+  for (const auto& layer : layers_) {
+    for (const Parameter& parameter : layer->parameters()) count += parameter.shape.elements();
+  }
+  return count;
+}
+
+std::string Graph::summary() const {
+  std::string text =
+      fmt::format("{:<12} {:<52} {:<18} {:>10}\n", "layer", "module", "output shape", "parameters");
+  text += fmt::format("{:<12} {:<52} {:<18} {:>10}\n", "(input)", "",
+                      with_batch_symbol(input_shape_), "");
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    std::int64_t count = 0;
+    for (const Parameter& parameter : layers_[i]->parameters()) count += parameter.shape.elements();
+    text += fmt::format("{:<12} {:<52} {:<18} {:>10}\n", layers_[i]->name(), layers_[i]->describe(),
+                        with_batch_symbol(output_shapes_[i]),
+                        count > 0 ? fmt::format("{}", count) : "-");
+  }
+  text += fmt::format("total parameters: {} ({:.2f} MiB of float32)\n", parameter_count(),
+                      static_cast<double>(parameter_count()) * 4 / (1 << 20));
+  return text;
+}
+
+}  // namespace kiln

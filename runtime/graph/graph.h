@@ -1,0 +1,67 @@
+// A sequential graph of layers: what the two reference models need, without any layer knowing
+// its neighbours. Built in three stages before training starts:
+//   1. add() layers in order;
+//   2. plan() infers every shape from the input's (largest batch) and reserves parameters,
+//      gradients, outputs, two activation-gradient buffers and the shared workspace in the plan;
+//   3. bind() takes the views of the arena made from that plan.
+// Then forward() and backward() run a step with no allocation: the first extent of the input may
+// be any batch up to the planned one (the last, partial batch of an epoch).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/graph/layer.h"
+
+namespace kiln {
+
+class Graph {
+ public:
+  template <typename L, typename... Args>
+  L& add(Args&&... args) {
+    auto layer = std::make_unique<L>(std::forward<Args>(args)...);
+    L& added = *layer;
+    layers_.push_back(std::move(layer));
+    return added;
+  }
+
+  // ShapeError naming the first layer whose input does not fit.
+  void plan(const Backend& backend, const Shape& input, MemoryPlan& plan);
+  void bind(const Arena& arena);
+
+  // Runs every layer; the returned output (the logits) is valid until the next forward.
+  Tensor forward(Backend& backend, const StepCounters* counters, bool training, const Tensor& x);
+  // From the gradient of the loss with respect to the last forward's output: every parameter's
+  // gradient. No gradient is computed for the graph's input.
+  void backward(Backend& backend, const StepCounters* counters, const Tensor& doutput);
+
+  // In model order: the order of initialisation streams and of checkpoints.
+  std::vector<Parameter*> parameters();
+  std::int64_t parameter_count() const;
+  const Shape& output_shape() const { return output_shapes_.back(); }
+  std::size_t layer_count() const { return layers_.size(); }
+  Layer& layer(std::size_t index) { return *layers_[index]; }
+  // A table like the seeds print: layer, kind, output shape (N for the batch), parameters.
+  std::string summary() const;
+
+ private:
+  struct Step {
+    Tensor input;
+    Tensor output;
+  };
+
+  std::vector<std::unique_ptr<Layer>> layers_;
+  Shape input_shape_;
+  std::vector<Shape> output_shapes_;
+  std::vector<Reservation> output_reservations_;     // none for views
+  std::vector<Reservation> parameter_reservations_;  // value, gradient per parameter
+  Reservation gradient_reservations_[2];
+  Reservation workspace_reservation_;
+  std::vector<Tensor> outputs_;  // each layer's buffer, sized for the planned batch
+  std::vector<Step> last_forward_;
+  Tensor gradient_buffers_[2];
+  std::span<std::byte> workspace_;
+};
+
+}  // namespace kiln
