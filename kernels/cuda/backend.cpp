@@ -18,9 +18,16 @@ CudaBackend::CudaBackend(cudaStream_t stream, CudaBackendOptions options) : stre
   KILN_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
   KILN_CUBLAS_CHECK(cublasSetMathMode(
       cublas_, options.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  // cuBLAS's own workspace, given once, so that no GEMM allocates: a step must be capturable as
+  // a CUDA graph.
+  KILN_CUDA_CHECK(cudaMalloc(&cublas_workspace_, kCublasWorkspaceBytes));
+  KILN_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_, kCublasWorkspaceBytes));
 }
 
-CudaBackend::~CudaBackend() { cublasDestroy(cublas_); }
+CudaBackend::~CudaBackend() {
+  cublasDestroy(cublas_);
+  cudaFree(cublas_workspace_);
+}
 
 std::size_t CudaBackend::conv2d_workspace_bytes(const Conv2dShape& shape) const {
   return cuda::conv2d_workspace_bytes(shape);

@@ -77,8 +77,12 @@ class CudaBackend final : public Backend {
                      std::int64_t* correct) override;
 
  private:
+  // What NVIDIA's cuBLAS guide recommends for Hopper; more than any earlier GPU needs.
+  static constexpr std::size_t kCublasWorkspaceBytes = std::size_t{32} << 20;
+
   cudaStream_t stream_;
   cublasHandle_t cublas_ = nullptr;
+  void* cublas_workspace_ = nullptr;
 };
 
 }  // namespace kiln::cuda

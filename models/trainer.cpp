@@ -1,0 +1,752 @@
+#include "models/trainer.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <stdexcept>
+
+#include "models/networks.h"
+#include "runtime/data/datasets.h"
+#include "runtime/data/sampling.h"
+#include "runtime/graph/init.h"
+
+namespace kiln::models {
+namespace {
+
+namespace fs = std::filesystem;
+using checkpoint::NamedTensor;
+using Clock = std::chrono::steady_clock;
+
+constexpr std::int64_t kImageElements = std::int64_t{kImageSide} * kImageSide;
+
+const char* optimizer_name(OptimizerKind kind) {
+  return kind == OptimizerKind::adam ? "adam" : "sgd";
+}
+
+std::vector<std::int64_t> shape_vector(const Shape& shape) {
+  std::vector<std::int64_t> extents;
+  for (int axis = 0; axis < shape.rank(); ++axis) extents.push_back(shape[axis]);
+  return extents;
+}
+
+// A setting given on the command line must agree with the state being resumed.
+template <typename T>
+void merge_setting(const std::optional<T>& given, T& setting, const char* flag, bool resuming,
+                   const std::string& state_text, const std::string& given_text) {
+  if (!given) return;
+  if (resuming && *given != setting) {
+    throw UsageError(fmt::format("{} {} disagrees with the training state being resumed ({})", flag,
+                                 given_text, state_text));
+  }
+  setting = *given;
+}
+
+// Output paths are checked before training, so that a typo does not cost an epoch.
+void check_output_path(const fs::path& path, const char* flag) {
+  if (path.empty()) return;
+  if (fs::is_directory(path)) {
+    throw std::runtime_error(fmt::format("{} {}: is a directory", flag, path.string()));
+  }
+  const fs::path folder = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  if (!fs::is_directory(folder)) {
+    throw std::runtime_error(
+        fmt::format("{} {}: folder {} does not exist", flag, path.string(), folder.string()));
+  }
+  if (::access(folder.c_str(), W_OK) != 0) {
+    throw std::runtime_error(
+        fmt::format("{} {}: folder {} is not writable", flag, path.string(), folder.string()));
+  }
+}
+
+Tensor first_rows(const Tensor& tensor, std::int64_t rows) {
+  Tensor view = tensor;
+  view.shape = tensor.shape.with_batch(rows);
+  return view;
+}
+
+}  // namespace
+
+Datasets load_datasets(const fs::path& folder) {
+  Datasets datasets{data::load_split(folder, data::Split::train),
+                    data::load_split(folder, data::Split::test)};
+  for (const auto& [split, dataset] : {std::pair{data::Split::train, &datasets.train},
+                                       std::pair{data::Split::test, &datasets.test}}) {
+    if (dataset->images.rows != kImageSide || dataset->images.cols != kImageSide) {
+      throw data::DataError(fmt::format("{}: images are {}x{}; the models take {}x{}",
+                                        data::split_files(folder, split).images.string(),
+                                        dataset->images.rows, dataset->images.cols, kImageSide,
+                                        kImageSide));
+    }
+  }
+  return datasets;
+}
+
+fs::path state_path_for(const fs::path& weights) {
+  fs::path state = weights;
+  return state.replace_extension(".state.safetensors");
+}
+
+std::string metrics_json_line(const EpochMetrics& metrics) {
+  nlohmann::json line = {{"epoch", metrics.epoch},
+                         {"train_loss", metrics.train_loss},
+                         {"train_acc", metrics.train_accuracy},
+                         {"val_loss", nullptr},
+                         {"val_acc", nullptr},
+                         {"test_loss", metrics.test.loss},
+                         {"test_acc", metrics.test.accuracy()},
+                         {"epoch_seconds", metrics.epoch_seconds},
+                         {"images_per_second", metrics.images_per_second}};
+  if (metrics.validation) {
+    line["val_loss"] = metrics.validation->loss;
+    line["val_acc"] = metrics.validation->accuracy();
+  }
+  return line.dump();
+}
+
+struct Trainer::Impl {
+  Impl(const TrainOptions& options, Backend& backend, Allocator& allocator,
+       const Datasets& datasets, std::FILE* log)
+      : options(options),
+        recipe(recipe_for(options.model)),
+        backend(backend),
+        allocator(allocator),
+        datasets(datasets),
+        log(options.quiet ? nullptr : log),
+        summary_log(log) {}
+
+  template <typename... Args>
+  void say(fmt::format_string<Args...> format, Args&&... args) {
+    if (log != nullptr) {
+      fmt::print(log, format, std::forward<Args>(args)...);
+      std::fflush(log);
+    }
+  }
+
+  const TrainOptions& options;
+  const Recipe& recipe;
+  Backend& backend;
+  Allocator& allocator;
+  const Datasets& datasets;
+  std::FILE* log;          // progress; null when quiet
+  std::FILE* summary_log;  // the final result, printed even when quiet
+
+  SoftmaxCrossEntropy loss;
+  std::optional<Optimizer> optimizer;
+  std::vector<std::int32_t> train_images_index;  // ascending indices into the training file
+  std::vector<std::int32_t> validation_index;
+
+  // Reservations, then their views.
+  Reservation r_train_images, r_train_labels, r_test_images, r_test_labels;
+  Reservation r_epoch_order, r_validation_order, r_test_order;
+  Reservation r_x, r_y, r_dlogits, r_losses, r_correct, r_counters;
+  std::unique_ptr<Arena> arena;
+  Tensor train_images, train_labels, test_images, test_labels;
+  Tensor epoch_order, validation_order, test_order;
+  Tensor x, y, dlogits, losses, correct;
+  StepCounters* counters = nullptr;
+
+  // Where the run stands.
+  int epoch = 0;                // from 0, the one in progress
+  std::int64_t next_batch = 0;  // of the epoch in progress
+  std::int64_t steps = 0;
+  double epoch_loss_sum = 0;  // of the batches' mean losses, in batch order
+  std::int64_t epoch_batches = 0;
+  std::int64_t epoch_images = 0;
+  std::int64_t window_used = 0;  // losses written since the last read
+  double best_validation_loss = std::numeric_limits<double>::infinity();
+  int best_epoch = 0;
+  std::vector<NamedTensor> best_weights;  // when the recipe keeps the best on validation
+  std::vector<float> losses_host;         // where read_losses reads them to
+
+  std::int64_t train_count() const { return static_cast<std::int64_t>(train_images_index.size()); }
+  std::int64_t window() const { return recipe.log_every_batches; }
+};
+
+Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& allocator,
+                 const Datasets& datasets, std::FILE* log)
+    : impl_(std::make_unique<Impl>(options, backend, allocator, datasets, log)) {
+  Impl& run = *impl_;
+  const Recipe& recipe = run.recipe;
+  if (backend.memory_space() != allocator.space()) {
+    throw std::logic_error("the allocator's memory is not the backend's");
+  }
+
+  // Settings: the recipe's, then the resumed state's, then the flags.
+  std::optional<checkpoint::TrainingState> state;
+  if (!options.resume.empty()) {
+    state = checkpoint::load_training_state(options.resume, options.model);
+  }
+  settings_ = Settings{
+      recipe.epochs, recipe.batch_size, recipe.learning_rate, recipe.optimizer, recipe.dropout, 0,
+      true};
+  const bool resuming = state.has_value();
+  if (resuming) {
+    settings_.batch_size = static_cast<int>(checkpoint::parse_uint_field(*state, "batch_size"));
+    settings_.learning_rate = checkpoint::parse_double_field(*state, "learning_rate");
+    settings_.optimizer = checkpoint::string_field(*state, "optimizer") == "adam"
+                              ? OptimizerKind::adam
+                              : OptimizerKind::sgd;
+    settings_.dropout = static_cast<float>(checkpoint::parse_double_field(*state, "dropout"));
+    settings_.seed = checkpoint::parse_uint_field(*state, "seed");
+    settings_.shuffle = checkpoint::parse_uint_field(*state, "shuffle") != 0;
+  }
+  if (options.epochs) settings_.epochs = *options.epochs;
+  merge_setting(options.batch_size, settings_.batch_size, "--batch-size", resuming,
+                fmt::format("{}", settings_.batch_size),
+                fmt::format("{}", options.batch_size.value_or(0)));
+  merge_setting(options.learning_rate, settings_.learning_rate, "--lr", resuming,
+                fmt::format("{}", settings_.learning_rate),
+                fmt::format("{}", options.learning_rate.value_or(0)));
+  merge_setting(options.optimizer, settings_.optimizer, "--optimizer", resuming,
+                optimizer_name(settings_.optimizer),
+                optimizer_name(options.optimizer.value_or(OptimizerKind::sgd)));
+  if (options.dropout && recipe.dropout == 0) {
+    throw UsageError(fmt::format("--dropout: {} has no dropout layers", recipe.model));
+  }
+  merge_setting(options.dropout, settings_.dropout, "--dropout", resuming,
+                fmt::format("{}", settings_.dropout),
+                fmt::format("{}", options.dropout.value_or(0)));
+  merge_setting(options.seed, settings_.seed, "--seed", resuming, fmt::format("{}", settings_.seed),
+                fmt::format("{}", options.seed.value_or(0)));
+  merge_setting(options.shuffle, settings_.shuffle, "--no-shuffle", resuming,
+                settings_.shuffle ? "shuffled" : "not shuffled",
+                options.shuffle.value_or(true) ? "shuffled" : "not shuffled");
+  if (settings_.epochs < 1) throw UsageError("--epochs must be at least 1");
+  if (settings_.batch_size < 1) throw UsageError("--batch-size must be at least 1");
+  if (!(settings_.dropout >= 0 && settings_.dropout < 1)) {
+    throw UsageError("--dropout must be in [0, 1)");
+  }
+  if (!(settings_.learning_rate > 0) || !std::isfinite(settings_.learning_rate)) {
+    throw UsageError("--lr must be a positive number");
+  }
+  if (!options.init.empty() && resuming) {
+    throw UsageError("--init and --resume both set the weights; give one");
+  }
+  check_output_path(options.save, "--save");
+  if (!options.save.empty()) check_output_path(state_path_for(options.save), "--save");
+  check_output_path(options.metrics, "--metrics");
+
+  // The data: 28x28 images of the model's classes; the recipe's validation split.
+  for (const data::Dataset* dataset : {&datasets.train, &datasets.test}) {
+    if (dataset->images.rows != kImageSide || dataset->images.cols != kImageSide) {
+      throw std::runtime_error(fmt::format("data: images are {}x{}; the models take {}x{}",
+                                           dataset->images.rows, dataset->images.cols, kImageSide,
+                                           kImageSide));
+    }
+    if (dataset->images.count < 1) throw std::runtime_error("data: a split holds no images");
+  }
+  const std::int64_t train_file_count = datasets.train.images.count;
+  if (recipe.validation_images > 0) {
+    if (train_file_count <= recipe.validation_images) {
+      throw std::runtime_error(
+          fmt::format("data: {} training images cannot give {} for validation and some to train",
+                      train_file_count, recipe.validation_images));
+    }
+    auto split =
+        data::split_train_validation(train_file_count, recipe.validation_images, settings_.seed);
+    run.train_images_index = std::move(split.train);
+    run.validation_index = std::move(split.validation);
+  } else {
+    run.train_images_index.resize(static_cast<std::size_t>(train_file_count));
+    std::iota(run.train_images_index.begin(), run.train_images_index.end(), 0);
+  }
+
+  // The plan: everything a step touches, before anything is allocated.
+  build_model(options.model, graph_, settings_.dropout);
+  const std::int64_t batch = settings_.batch_size;
+  const Shape input{batch, 1, kImageSide, kImageSide};
+  graph_.plan(backend, input, plan_);
+  run.loss.check(graph_.output_shape());
+  run.optimizer.emplace(settings_.optimizer, settings_.learning_rate);
+  const auto parameters = graph_.parameters();
+  run.optimizer->plan(parameters, plan_);
+
+  const auto image_shape = [](std::int64_t count) { return Shape{count, kImageSide, kImageSide}; };
+  const std::int64_t test_count = datasets.test.images.count;
+  const auto validation_count = static_cast<std::int64_t>(run.validation_index.size());
+  run.r_train_images =
+      plan_.reserve("train images", MemoryCategory::data, DType::u8, image_shape(train_file_count));
+  run.r_train_labels =
+      plan_.reserve("train labels", MemoryCategory::data, DType::u8, Shape{train_file_count});
+  run.r_test_images =
+      plan_.reserve("test images", MemoryCategory::data, DType::u8, image_shape(test_count));
+  run.r_test_labels =
+      plan_.reserve("test labels", MemoryCategory::data, DType::u8, Shape{test_count});
+  run.r_epoch_order =
+      plan_.reserve("epoch order", MemoryCategory::data, DType::i32, Shape{run.train_count()});
+  run.r_validation_order = plan_.reserve("validation order", MemoryCategory::data, DType::i32,
+                                         Shape{std::max<std::int64_t>(validation_count, 1)});
+  run.r_test_order =
+      plan_.reserve("test order", MemoryCategory::data, DType::i32, Shape{test_count});
+  run.r_x = plan_.reserve("batch images", MemoryCategory::step_state, DType::f32, input);
+  run.r_y = plan_.reserve("batch labels", MemoryCategory::step_state, DType::i32, Shape{batch});
+  run.r_dlogits = plan_.reserve("logit gradients", MemoryCategory::step_state, DType::f32,
+                                graph_.output_shape());
+  run.r_losses =
+      plan_.reserve("batch losses", MemoryCategory::step_state, DType::f32, Shape{run.window()});
+  // [0]: correct predictions of the epoch's training batches; [1]: of an evaluation.
+  run.r_correct = plan_.reserve("correct counts", MemoryCategory::step_state, DType::i64, Shape{2});
+  run.r_counters =
+      plan_.reserve_bytes("step counters", MemoryCategory::step_state, sizeof(StepCounters));
+
+  run.arena = std::make_unique<Arena>(allocator, plan_);
+  const Arena& arena = *run.arena;
+  graph_.bind(arena);
+  run.optimizer->bind(arena, parameters);
+  run.train_images = arena.tensor(run.r_train_images);
+  run.train_labels = arena.tensor(run.r_train_labels);
+  run.test_images = arena.tensor(run.r_test_images);
+  run.test_labels = arena.tensor(run.r_test_labels);
+  run.epoch_order = arena.tensor(run.r_epoch_order);
+  run.validation_order = arena.tensor(run.r_validation_order);
+  run.test_order = arena.tensor(run.r_test_order);
+  run.x = arena.tensor(run.r_x);
+  run.y = arena.tensor(run.r_y);
+  run.dlogits = arena.tensor(run.r_dlogits);
+  run.losses = arena.tensor(run.r_losses);
+  run.correct = arena.tensor(run.r_correct);
+  run.counters = static_cast<StepCounters*>(arena.tensor(run.r_counters).data);
+  run.losses_host.resize(static_cast<std::size_t>(run.window()));
+
+  // The dataset goes to the backend's memory once, as uint8.
+  allocator.copy_from_host(run.train_images.data, datasets.train.images.pixels.data(),
+                           run.train_images.bytes());
+  allocator.copy_from_host(run.train_labels.data, datasets.train.labels.data(),
+                           run.train_labels.bytes());
+  allocator.copy_from_host(run.test_images.data, datasets.test.images.pixels.data(),
+                           run.test_images.bytes());
+  allocator.copy_from_host(run.test_labels.data, datasets.test.labels.data(),
+                           run.test_labels.bytes());
+  std::vector<std::int32_t> test_order(static_cast<std::size_t>(test_count));
+  std::iota(test_order.begin(), test_order.end(), 0);
+  allocator.copy_from_host(run.test_order.data, test_order.data(), run.test_order.bytes());
+  allocator.copy_from_host(run.validation_order.data, run.validation_index.data(),
+                           run.validation_index.size() * sizeof(std::int32_t));
+
+  // The parameters: drawn from the seed, or loaded.
+  if (resuming) {
+    restore(*state);
+  } else if (!options.init.empty()) {
+    auto weights = this->weights();
+    checkpoint::load_weights(options.init, options.model, weights,
+                             checkpoint_aliases(options.model));
+    upload_weights(weights);
+  } else {
+    initialize_parameters(parameters, settings_.seed, allocator);
+  }
+  const StepCounters counters{settings_.seed, static_cast<std::uint64_t>(run.steps)};
+  allocator.copy_from_host(run.counters, &counters, sizeof counters);
+}
+
+Trainer::~Trainer() = default;
+
+struct Trainer::EvaluationSet {
+  Tensor images;
+  Tensor labels;
+  Tensor order;
+  std::int64_t count;
+};
+
+std::int64_t Trainer::batches_per_epoch() const {
+  return (impl_->train_count() + settings_.batch_size - 1) / settings_.batch_size;
+}
+
+std::vector<NamedTensor> Trainer::weights() const {
+  std::vector<NamedTensor> weights;
+  for (const Parameter* parameter : const_cast<Graph&>(graph_).parameters()) {
+    NamedTensor tensor{parameter->name, shape_vector(parameter->shape),
+                       std::vector<float>(static_cast<std::size_t>(parameter->shape.elements()))};
+    if (!parameter->value.empty()) {
+      impl_->allocator.copy_to_host(tensor.values.data(), parameter->value.data,
+                                    parameter->value.bytes());
+    }
+    weights.push_back(std::move(tensor));
+  }
+  return weights;
+}
+
+void Trainer::upload_weights(std::span<const NamedTensor> weights) {
+  const auto parameters = graph_.parameters();
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    impl_->allocator.copy_from_host(parameters[i]->value.data, weights[i].values.data(),
+                                    parameters[i]->value.bytes());
+  }
+}
+
+// The state holds the weights under their names, Adam's moments as "exp_avg/<name>" and
+// "exp_avg_sq/<name>", the best weights so far as "best/<name>", and the position as fields.
+checkpoint::TrainingState Trainer::training_state() const {
+  const Impl& run = *impl_;
+  checkpoint::TrainingState state{std::string(run.recipe.model), weights(), {}};
+  for (const Parameter* parameter : const_cast<Graph&>(graph_).parameters()) {
+    for (const auto& [prefix, tensor] : {std::pair{"exp_avg/", &parameter->exp_avg},
+                                         std::pair{"exp_avg_sq/", &parameter->exp_avg_sq}}) {
+      if (tensor->empty()) continue;
+      NamedTensor moment{prefix + parameter->name, shape_vector(parameter->shape),
+                         std::vector<float>(static_cast<std::size_t>(tensor->elements()))};
+      run.allocator.copy_to_host(moment.values.data(), tensor->data, tensor->bytes());
+      state.tensors.push_back(std::move(moment));
+    }
+  }
+  for (const NamedTensor& best : run.best_weights) {
+    state.tensors.push_back({"best/" + best.name, best.shape, best.values});
+  }
+  std::int64_t correct = 0;
+  run.allocator.copy_to_host(&correct, run.correct.data, sizeof correct);
+  state.fields = {{"epoch", fmt::format("{}", run.epoch)},
+                  {"batch", fmt::format("{}", run.next_batch)},
+                  {"steps", fmt::format("{}", run.steps)},
+                  {"batch_size", fmt::format("{}", settings_.batch_size)},
+                  {"learning_rate", checkpoint::exact_text(settings_.learning_rate)},
+                  {"optimizer", optimizer_name(settings_.optimizer)},
+                  {"dropout", checkpoint::exact_text(settings_.dropout)},
+                  {"seed", fmt::format("{}", settings_.seed)},
+                  {"shuffle", settings_.shuffle ? "1" : "0"},
+                  {"epoch_loss_sum", checkpoint::exact_text(run.epoch_loss_sum)},
+                  {"epoch_batches", fmt::format("{}", run.epoch_batches)},
+                  {"epoch_images", fmt::format("{}", run.epoch_images)},
+                  {"epoch_correct", fmt::format("{}", correct)},
+                  {"best_validation_loss", checkpoint::exact_text(run.best_validation_loss)},
+                  {"best_epoch", fmt::format("{}", run.best_epoch)}};
+  return state;
+}
+
+void Trainer::restore(const checkpoint::TrainingState& state) {
+  Impl& run = *impl_;
+  const auto find = [&](const std::string& name, const Shape& shape) -> const NamedTensor& {
+    for (const NamedTensor& tensor : state.tensors) {
+      if (tensor.name != name) continue;
+      if (tensor.shape != shape_vector(shape)) {
+        throw checkpoint::CheckpointError(
+            fmt::format("{}: tensor '{}' has another shape than this model's {}",
+                        run.options.resume.string(), name, shape.to_string()));
+      }
+      return tensor;
+    }
+    throw checkpoint::CheckpointError(
+        fmt::format("{}: the training state lacks tensor '{}'", run.options.resume.string(), name));
+  };
+  for (Parameter* parameter : graph_.parameters()) {
+    for (const auto& [prefix, tensor] :
+         {std::pair{"", &parameter->value}, std::pair{"exp_avg/", &parameter->exp_avg},
+          std::pair{"exp_avg_sq/", &parameter->exp_avg_sq}}) {
+      if (tensor->empty()) continue;
+      const NamedTensor& saved = find(prefix + parameter->name, parameter->shape);
+      run.allocator.copy_from_host(tensor->data, saved.values.data(), tensor->bytes());
+    }
+  }
+  run.epoch = static_cast<int>(checkpoint::parse_uint_field(state, "epoch"));
+  run.next_batch = static_cast<std::int64_t>(checkpoint::parse_uint_field(state, "batch"));
+  run.steps = static_cast<std::int64_t>(checkpoint::parse_uint_field(state, "steps"));
+  run.epoch_loss_sum = checkpoint::parse_double_field(state, "epoch_loss_sum");
+  run.epoch_batches =
+      static_cast<std::int64_t>(checkpoint::parse_uint_field(state, "epoch_batches"));
+  run.epoch_images = static_cast<std::int64_t>(checkpoint::parse_uint_field(state, "epoch_images"));
+  run.best_validation_loss = checkpoint::parse_double_field(state, "best_validation_loss");
+  run.best_epoch = static_cast<int>(checkpoint::parse_uint_field(state, "best_epoch"));
+  if (run.next_batch > batches_per_epoch()) {
+    throw checkpoint::CheckpointError(
+        fmt::format("{}: batch {} is past the end of an epoch of {} batches",
+                    run.options.resume.string(), run.next_batch, batches_per_epoch()));
+  }
+  if (!run.validation_index.empty() && run.best_epoch > 0) {
+    run.best_weights = weights();
+    const auto parameters = graph_.parameters();
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      run.best_weights[i].values = find("best/" + parameters[i]->name, parameters[i]->shape).values;
+    }
+  }
+  const std::int64_t correct[2] = {
+      static_cast<std::int64_t>(checkpoint::parse_uint_field(state, "epoch_correct")), 0};
+  run.allocator.copy_from_host(run.correct.data, correct, sizeof correct);
+}
+
+// The epoch's order of training images: the split's, shuffled by (seed, epoch) unless asked not
+// to, uploaded once.
+void Trainer::start_epoch() {
+  Impl& run = *impl_;
+  std::vector<std::int32_t> order = run.train_images_index;
+  if (settings_.shuffle) {
+    const auto permutation =
+        data::random_permutation(run.train_count(), settings_.seed, data::kShuffleStream,
+                                 static_cast<std::uint64_t>(run.epoch));
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      order[i] = run.train_images_index[static_cast<std::size_t>(permutation[i])];
+    }
+  }
+  run.allocator.copy_from_host(run.epoch_order.data, order.data(), run.epoch_order.bytes());
+}
+
+void Trainer::train_step(std::int64_t batch) {
+  Impl& run = *impl_;
+  Backend& backend = run.backend;
+  const std::int64_t first = batch * settings_.batch_size;
+  const std::int64_t rows = std::min<std::int64_t>(settings_.batch_size, run.train_count() - first);
+  const Tensor x = first_rows(run.x, rows);
+  const Tensor y = first_rows(run.y, rows);
+  backend.gather_batch(run.train_images.u8(), run.train_labels.u8(), kImageElements,
+                       run.epoch_order.i32() + first, static_cast<int>(rows), x.f32(), y.i32());
+  const Tensor logits = graph_.forward(backend, run.counters, true, x);
+  run.loss.forward(backend, logits, y, run.losses.f32() + run.window_used,
+                   first_rows(run.dlogits, rows));
+  backend.count_correct(static_cast<int>(rows), kClasses, logits.f32(), y.i32(), run.correct.i64());
+  graph_.backward(backend, run.counters, first_rows(run.dlogits, rows));
+  run.optimizer->step(backend, run.counters);
+  ++run.window_used;
+  ++run.steps;
+  ++run.epoch_batches;
+  run.epoch_images += rows;
+}
+
+void Trainer::read_losses(double* window_sum) {
+  Impl& run = *impl_;
+  if (run.window_used == 0) return;
+  std::vector<float>& losses = run.losses_host;
+  const auto count = static_cast<std::size_t>(run.window_used);
+  run.allocator.copy_to_host(losses.data(), run.losses.data, count * sizeof(float));
+  for (std::size_t i = 0; i < count; ++i) {
+    if (!std::isfinite(losses[i])) {
+      throw std::runtime_error(
+          fmt::format("training diverged: the loss is {} at epoch {}, step {} (try a lower --lr)",
+                      std::isnan(losses[i]) ? "NaN" : "infinite", run.epoch + 1,
+                      run.steps - run.window_used + static_cast<std::int64_t>(i) + 1));
+    }
+    *window_sum += losses[i];
+  }
+  run.window_used = 0;
+}
+
+Evaluation Trainer::evaluate(const EvaluationSet& set, std::vector<int>* predictions) {
+  Impl& run = *impl_;
+  Backend& backend = run.backend;
+  const std::int64_t count =
+      run.options.eval_limit > 0 ? std::min(set.count, run.options.eval_limit) : set.count;
+  const std::int64_t zero = 0;
+  run.allocator.copy_from_host(run.correct.i64() + 1, &zero, sizeof zero);
+  std::vector<float> logits_host;
+  if (predictions != nullptr) {
+    predictions->assign(static_cast<std::size_t>(count), 0);
+    logits_host.resize(static_cast<std::size_t>(settings_.batch_size) * kClasses);
+  }
+  double loss_sum = 0;
+  std::int64_t batches = 0;
+  for (std::int64_t first = 0; first < count; first += settings_.batch_size) {
+    const std::int64_t rows = std::min<std::int64_t>(settings_.batch_size, count - first);
+    const Tensor x = first_rows(run.x, rows);
+    const Tensor y = first_rows(run.y, rows);
+    backend.gather_batch(set.images.u8(), set.labels.u8(), kImageElements, set.order.i32() + first,
+                         static_cast<int>(rows), x.f32(), y.i32());
+    const Tensor logits = graph_.forward(backend, run.counters, false, x);
+    run.loss.forward(backend, logits, y, run.losses.f32() + run.window_used, Tensor{});
+    backend.count_correct(static_cast<int>(rows), kClasses, logits.f32(), y.i32(),
+                          run.correct.i64() + 1);
+    ++run.window_used;
+    ++batches;
+    if (predictions != nullptr) {
+      run.allocator.copy_to_host(logits_host.data(), logits.data, logits.bytes());
+      for (std::int64_t row = 0; row < rows; ++row) {
+        const float* scores = logits_host.data() + row * kClasses;
+        (*predictions)[static_cast<std::size_t>(first + row)] =
+            static_cast<int>(std::max_element(scores, scores + kClasses) - scores);
+      }
+    }
+    if (run.window_used == run.window()) read_losses(&loss_sum);
+  }
+  read_losses(&loss_sum);
+  Evaluation evaluation{batches > 0 ? loss_sum / static_cast<double>(batches) : 0, 0, count};
+  run.allocator.copy_to_host(&evaluation.correct, run.correct.i64() + 1, sizeof(std::int64_t));
+  return evaluation;
+}
+
+void Trainer::save_weights(std::span<const NamedTensor> weights) const {
+  if (impl_->options.save.empty()) return;
+  checkpoint::save_weights(impl_->options.save, impl_->recipe.model, weights);
+}
+
+TrainReport Trainer::run() {
+  Impl& run = *impl_;
+  TrainReport report;
+  // Opened at the first epoch's line, so a run that fails before it leaves an old file alone.
+  std::ofstream metrics;
+  const EvaluationSet validation{run.train_images, run.train_labels, run.validation_order,
+                                 static_cast<std::int64_t>(run.validation_index.size())};
+  const EvaluationSet test{run.test_images, run.test_labels, run.test_order,
+                           run.datasets.test.images.count};
+  const std::int64_t batches = batches_per_epoch();
+  const int log_every = run.recipe.log_every_batches;
+  bool stopped = false;
+  while (run.epoch < settings_.epochs && !stopped) {
+    start_epoch();
+    if (run.next_batch == 0) {
+      run.epoch_loss_sum = 0;
+      run.epoch_batches = 0;
+      run.epoch_images = 0;
+      const std::int64_t zero = 0;
+      run.allocator.copy_from_host(run.correct.data, &zero, sizeof zero);
+    }
+    const std::int64_t images_before = run.epoch_images;
+    const auto start = Clock::now();
+    double window_sum = 0;
+    std::int64_t window_batches = 0;
+    for (std::int64_t batch = run.next_batch; batch < batches; ++batch) {
+      if (run.options.max_steps > 0 && run.steps >= run.options.max_steps) {
+        stopped = true;
+        break;
+      }
+      train_step(batch);
+      run.next_batch = batch + 1;
+      ++window_batches;
+      const bool log_point = (batch + 1) % log_every == 0;
+      if (log_point || run.window_used == run.window()) read_losses(&window_sum);
+      if (log_point) {
+        std::int64_t correct = 0;
+        run.allocator.copy_to_host(&correct, run.correct.data, sizeof correct);
+        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+        run.say("epoch {}/{} batch {}/{}: loss {:.4f}, accuracy {:.2f}% ({:.0f} images/s)\n",
+                run.epoch + 1, settings_.epochs, batch + 1, batches,
+                window_sum / static_cast<double>(window_batches),
+                100.0 * static_cast<double>(correct) / static_cast<double>(run.epoch_images),
+                static_cast<double>(run.epoch_images - images_before) / seconds);
+        run.epoch_loss_sum += window_sum;
+        window_sum = 0;
+        window_batches = 0;
+      }
+    }
+    read_losses(&window_sum);
+    run.epoch_loss_sum += window_sum;
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    if (run.epoch_batches == 0) break;  // stopped before the first step of this epoch
+
+    EpochMetrics metrics_line;
+    metrics_line.epoch = run.epoch + 1;
+    metrics_line.train_loss = run.epoch_loss_sum / static_cast<double>(run.epoch_batches);
+    std::int64_t correct = 0;
+    run.allocator.copy_to_host(&correct, run.correct.data, sizeof correct);
+    metrics_line.train_accuracy =
+        static_cast<double>(correct) / static_cast<double>(run.epoch_images);
+    metrics_line.epoch_seconds = seconds;
+    metrics_line.images_per_second =
+        static_cast<double>(run.epoch_images - images_before) / std::max(seconds, 1e-9);
+    const bool complete = run.next_batch == batches;
+    // A resumed run must continue as if never stopped, so a stop inside an epoch records the
+    // state before the evaluation below can change what is best.
+    std::optional<checkpoint::TrainingState> state;
+    if (!complete) state = training_state();
+
+    if (validation.count > 0) {
+      metrics_line.validation = evaluate(validation, nullptr);
+      run.say("Epoch: {} \tTraining Loss: {:.6f} \tValidation Loss: {:.6f}\n", run.epoch + 1,
+              metrics_line.train_loss, metrics_line.validation->loss);
+      if (metrics_line.validation->loss <= run.best_validation_loss) {
+        run.say("Validation loss decreased ({:.6f} --> {:.6f}).  Saving model ...\n",
+                run.best_validation_loss, metrics_line.validation->loss);
+        run.best_validation_loss = metrics_line.validation->loss;
+        run.best_epoch = run.epoch + 1;
+        run.best_weights = weights();
+        save_weights(run.best_weights);
+      }
+    } else {
+      save_weights(weights());
+    }
+    metrics_line.test = evaluate(test, nullptr);
+    run.say(
+        "epoch {}/{}: train loss {:.4f}, accuracy {:.2f}%{}; test loss {:.4f}, accuracy "
+        "{:.2f}%; {:.1f} s ({:.0f} images/s){}\n",
+        run.epoch + 1, settings_.epochs, metrics_line.train_loss, 100 * metrics_line.train_accuracy,
+        metrics_line.validation
+            ? fmt::format("; validation loss {:.4f}, accuracy {:.2f}%",
+                          metrics_line.validation->loss, 100 * metrics_line.validation->accuracy())
+            : "",
+        metrics_line.test.loss, 100 * metrics_line.test.accuracy(), seconds,
+        metrics_line.images_per_second, complete ? "" : " [stopped inside the epoch]");
+    if (!run.options.metrics.empty()) {
+      if (!metrics.is_open()) {
+        // A resumed run adds its epochs to the lines of the run it continues.
+        metrics.open(run.options.metrics,
+                     run.options.resume.empty() ? std::ios::trunc : std::ios::app);
+      }
+      metrics << metrics_json_line(metrics_line) << '\n' << std::flush;
+      if (!metrics) {
+        throw std::runtime_error(
+            fmt::format("--metrics {}: cannot write", run.options.metrics.string()));
+      }
+    }
+    if (complete) {
+      ++run.epoch;
+      run.next_batch = 0;
+      state = training_state();
+    }
+    if (!run.options.save.empty()) {
+      checkpoint::save_training_state(state_path_for(run.options.save), *state);
+    }
+    report.epochs.push_back(metrics_line);
+  }
+  report.steps = run.steps;
+  report_test(report);
+  return report;
+}
+
+void Trainer::report_test(TrainReport& report) {
+  Impl& run = *impl_;
+  std::string which = "final weights";
+  if (!run.best_weights.empty()) {
+    upload_weights(run.best_weights);
+    which = fmt::format("weights of epoch {}, best on validation", run.best_epoch);
+  }
+  const EvaluationSet test{run.test_images, run.test_labels, run.test_order,
+                           run.datasets.test.images.count};
+  std::vector<int> predictions;
+  report.test = evaluate(test, &predictions);
+  report.per_class.assign(kClasses, ClassResult{});
+  for (std::size_t i = 0; i < predictions.size(); ++i) {
+    ClassResult& result = report.per_class[run.datasets.test.labels[i]];
+    ++result.total;
+    if (predictions[i] == run.datasets.test.labels[i]) ++result.correct;
+  }
+  // The seed predicts test image 9.
+  report.predicted_image = predictions.size() > 9 ? 9 : 0;
+  report.predicted_label = predictions[static_cast<std::size_t>(report.predicted_image)];
+
+  std::FILE* out = run.summary_log;
+  if (out == nullptr) return;
+  const auto names = data::class_names(run.recipe.dataset);
+  fmt::print(out, "test ({}): loss {:.6f}, accuracy {:.2f}% ({}/{}) after {} steps\n", which,
+             report.test.loss, 100 * report.test.accuracy(), report.test.correct,
+             report.test.images, report.steps);
+  for (int c = 0; c < kClasses; ++c) {
+    const ClassResult& result = report.per_class[static_cast<std::size_t>(c)];
+    if (result.total == 0) continue;
+    fmt::print(out, "  {:<12} {:6.2f}% ({}/{})\n", names[static_cast<std::size_t>(c)],
+               100.0 * static_cast<double>(result.correct) / static_cast<double>(result.total),
+               result.correct, result.total);
+  }
+  const int label = run.datasets.test.labels[static_cast<std::size_t>(report.predicted_image)];
+  fmt::print(out, "test image {}: predicted {} (label {})\n", report.predicted_image,
+             names[static_cast<std::size_t>(report.predicted_label)],
+             names[static_cast<std::size_t>(label)]);
+  std::fflush(out);
+}
+
+std::string Trainer::summary() const {
+  const Impl& run = *impl_;
+  std::string text = fmt::format("model {}\n{}", run.recipe.model, graph_.summary());
+  text += fmt::format("loss {}, optimizer {}, batch {}, {} epochs, {}seed {}, {}\n",
+                      run.loss.describe(), run.optimizer->describe(), settings_.batch_size,
+                      settings_.epochs,
+                      run.recipe.dropout > 0 ? fmt::format("dropout {}, ", settings_.dropout) : "",
+                      settings_.seed, settings_.shuffle ? "shuffled each epoch" : "in file order");
+  text += fmt::format("data: {} training images ({} batches), {} validation, {} test\n",
+                      run.train_count(), batches_per_epoch(), run.validation_index.size(),
+                      run.datasets.test.images.count);
+  text += fmt::format("memory plan ({} backend): {}\n", run.backend.name(), plan_.summary());
+  return text;
+}
+
+}  // namespace kiln::models

@@ -1,0 +1,155 @@
+// The training loop of both recipes, on any backend: the dataset uploaded once as uint8, each
+// epoch's shuffled index list uploaded once, then per step a gather, forward, loss, backward and
+// optimizer update that neither allocates nor reads anything back. Losses and the count of correct
+// predictions accumulate in the backend's memory and are read when logged (every
+// log_every_batches batches and at the end of an epoch).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "models/recipe.h"
+#include "runtime/checkpoint/checkpoint.h"
+#include "runtime/data/idx.h"
+#include "runtime/graph/graph.h"
+#include "runtime/graph/loss.h"
+#include "runtime/graph/optimizer.h"
+#include "runtime/memory/arena.h"
+
+namespace kiln::models {
+
+// Flags that make no sense together or for the model: the app exits 2 on these, 1 on the rest.
+class UsageError : public std::invalid_argument {
+ public:
+  using std::invalid_argument::invalid_argument;
+};
+
+// What a run was asked for. Unset settings come from the recipe, or from the training state when
+// resuming (where a setting that was given must agree with the state's).
+struct TrainOptions {
+  std::string model = "mnist-cnn";
+  std::optional<int> epochs;
+  std::optional<int> batch_size;
+  std::optional<double> learning_rate;
+  std::optional<OptimizerKind> optimizer;
+  std::optional<float> dropout;
+  std::optional<std::uint64_t> seed;
+  std::optional<bool> shuffle;
+  std::int64_t max_steps = 0;     // stop after this many optimizer steps in all (0: no limit)
+  std::int64_t eval_limit = 0;    // evaluate on the first N images of each set only (0: all)
+  std::filesystem::path init;     // start from these weights
+  std::filesystem::path save;     // the recipe's weights (best on validation, else final)
+  std::filesystem::path resume;   // a training state to continue
+  std::filesystem::path metrics;  // JSON Lines, one object per epoch
+  bool quiet = false;
+};
+
+// The settings a run trains with, once options, recipe and training state are merged.
+struct Settings {
+  int epochs = 0;
+  int batch_size = 0;
+  double learning_rate = 0;
+  OptimizerKind optimizer = OptimizerKind::sgd;
+  float dropout = 0;
+  std::uint64_t seed = 0;
+  bool shuffle = true;
+};
+
+struct Datasets {
+  data::Dataset train;
+  data::Dataset test;
+};
+
+// Both splits from the data folder (DataError naming the file at fault).
+Datasets load_datasets(const std::filesystem::path& folder);
+
+// The training state file kept beside the weights: "w.safetensors" -> "w.state.safetensors".
+std::filesystem::path state_path_for(const std::filesystem::path& weights);
+
+struct Evaluation {
+  double loss = 0;  // mean of the batches' mean losses, as the seeds average them
+  std::int64_t correct = 0;
+  std::int64_t images = 0;
+  double accuracy() const { return images > 0 ? static_cast<double>(correct) / images : 0; }
+};
+
+struct EpochMetrics {
+  int epoch = 0;  // from 1
+  double train_loss = 0;
+  double train_accuracy = 0;
+  std::optional<Evaluation> validation;
+  Evaluation test;
+  double epoch_seconds = 0;
+  double images_per_second = 0;
+};
+
+struct ClassResult {
+  std::int64_t correct = 0;
+  std::int64_t total = 0;
+};
+
+struct TrainReport {
+  std::vector<EpochMetrics> epochs;  // those this run trained
+  Evaluation test;                   // of the weights the recipe keeps (best on validation)
+  std::vector<ClassResult> per_class;
+  int predicted_image = 0;  // index in the test set
+  int predicted_label = 0;
+  std::int64_t steps = 0;  // optimizer steps in all, resumed ones included
+};
+
+class Trainer {
+ public:
+  // Plans and allocates everything, then initialises the parameters (from options.init, the
+  // resumed state or the seed). Throws on any bad input with one line naming it.
+  Trainer(const TrainOptions& options, Backend& backend, Allocator& allocator,
+          const Datasets& datasets, std::FILE* log);
+  ~Trainer();
+
+  const Settings& settings() const { return settings_; }
+  const Graph& graph() const { return graph_; }
+  const MemoryPlan& memory_plan() const { return plan_; }
+  // The model summary, loss, optimizer and memory plan, as printed at the start of a run.
+  std::string summary() const;
+
+  // Runs the recipe from where the trainer stands to the end (or options.max_steps).
+  TrainReport run();
+
+  // One optimizer step on batch `batch` of the current epoch's order; public for the tests that
+  // count allocations and synchronisations around it.
+  void train_step(std::int64_t batch);
+  // Parameter values on the host, under their names.
+  std::vector<checkpoint::NamedTensor> weights() const;
+  std::int64_t batches_per_epoch() const;
+
+ private:
+  struct Impl;
+  struct EvaluationSet;
+
+  void upload_weights(std::span<const checkpoint::NamedTensor> weights);
+  checkpoint::TrainingState training_state() const;
+  void restore(const checkpoint::TrainingState& state);
+  void start_epoch();
+  // Reads the losses written since the last read into the epoch's sum; throws if one diverged.
+  void read_losses(double* window_sum);
+  EpochMetrics finish_epoch(double train_seconds, std::int64_t images);
+  Evaluation evaluate(const EvaluationSet& set, std::vector<int>* predictions);
+  void save_weights(std::span<const checkpoint::NamedTensor> weights) const;
+  void report_test(TrainReport& report);
+
+  Settings settings_;
+  Graph graph_;
+  MemoryPlan plan_;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Writes one epoch's metrics as a JSON object on one line.
+std::string metrics_json_line(const EpochMetrics& metrics);
+
+}  // namespace kiln::models
