@@ -1,4 +1,4 @@
-// Sigmoid reference (see sigmoid.h): computed in double, which is free here, and rounded once.
+// Sigmoid reference (see sigmoid.h): PyTorch's float formula.
 #include "kernels/cpu/sigmoid.h"
 
 #include <fmt/format.h>
@@ -15,23 +15,18 @@ void require_non_negative_count(const char* op, std::int64_t count) {
   }
 }
 
-// 1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x)) below: exp never sees a positive
-// argument, so x = -1e4 gives 0 instead of overflowing exp(1e4) to inf.
-float stable_sigmoid(float x) {
-  const double value = x;
-  if (value >= 0.0) {
-    return static_cast<float>(1.0 / (1.0 + std::exp(-value)));
-  }
-  const double e = std::exp(value);  // NaN also lands here and propagates
-  return static_cast<float>(e / (1.0 + e));
-}
+// ATen's sigmoid, 1 / (1 + exp(-x)) in float. Not the correctly rounded value: 1 + exp(-x) rounds
+// to 1 from x = 16.64, so y saturates to exactly 1 where PyTorch's does, and fashion-lenet's argmax
+// over its saturated sigmoid outputs breaks the same ties (by class index) as PyTorch's. For
+// x < -88.7, exp(-x) overflows to inf and y is 0, as in PyTorch; NaN propagates.
+float pytorch_sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 }  // namespace
 
 void sigmoid_forward(std::int64_t count, const float* x, float* y) {
   require_non_negative_count("sigmoid_forward", count);
   for (std::int64_t i = 0; i < count; ++i) {
-    y[i] = stable_sigmoid(x[i]);
+    y[i] = pytorch_sigmoid(x[i]);
   }
 }
 

@@ -8,11 +8,10 @@
 
 namespace kiln::cuda {
 
-// y = 1 / (1 + exp(-x)), computed in double as the reference does and rounded once to float; y may
-// alias x. The reference's exp is glibc's and this one CUDA's, both within an ulp of the exact
-// double value, so y agrees with the reference bit for bit except where the exact result lies
-// within a few double ulps of a float rounding boundary (about one element in 10^8); there it
-// differs by one float ulp.
+// y = 1 / (1 + exp(-x)) in float, the reference's formula; y may alias x. The reference's expf is
+// glibc's (correctly rounded in practice) and this one CUDA's (within 2 ulps), so y may differ from
+// the reference by an ulp or two where exp(-x) is not absorbed by the 1 it is added to; it
+// saturates to exactly 1 at the same x, as 1 + exp(-x) then rounds to 1 in both.
 void sigmoid_forward(std::int64_t count, const float* x, float* y, cudaStream_t stream);
 
 // dx = dy * (1 - y) * y in float, in the reference's order: bitwise the reference. dx may alias dy.

@@ -1,9 +1,10 @@
 // The sigmoid kernels against the CPU reference on fresh random inputs of awkward sizes, aligned
 // and misaligned, in place and out of place, on a non-default stream. Backward is float arithmetic
-// in the reference's order and must match bit for bit. Forward is the reference's double formula
-// with CUDA's exp in place of glibc's: each output must be within one float ulp of the reference
-// (a difference needs the exact value within a few double ulps of a float rounding boundary, about
-// one element in 10^8, so in practice the outputs are identical; the test reports how many differ).
+// in the reference's order and must match bit for bit. Forward is the reference's float formula
+// with CUDA's expf (within 2 ulps) in place of glibc's: exp's error reaches y scaled by
+// exp(-x) / (1 + exp(-x)) < 1, and the add and the divide round in both, so each output must be
+// within 3 ulps of the reference; saturation to 1 happens at the same x in both. The test reports
+// how many outputs differ at all.
 #include "kernels/cuda/sigmoid.h"
 
 #include <gtest/gtest.h>
@@ -44,23 +45,25 @@ std::int64_t ulp_distance(float a, float b) {
   return d < 0 ? -d : d;
 }
 
-::testing::AssertionResult within_one_ulp(std::span<const float> actual,
-                                          std::span<const float> expected) {
+constexpr std::int64_t kForwardUlps = 3;
+
+::testing::AssertionResult within_forward_ulps(std::span<const float> actual,
+                                               std::span<const float> expected) {
   if (actual.size() != expected.size()) {
     return ::testing::AssertionFailure() << "size mismatch";
   }
-  std::size_t off_by_one = 0;
+  std::size_t differing = 0;
   for (std::size_t i = 0; i < actual.size(); ++i) {
     const std::int64_t d = ulp_distance(actual[i], expected[i]);
-    if (d > 1) {
+    if (d > kForwardUlps) {
       return ::testing::AssertionFailure() << "[" << i << "] actual " << actual[i] << ", expected "
                                            << expected[i] << ": " << d << " ulps apart";
     }
-    if (d == 1) ++off_by_one;
+    if (d > 0) ++differing;
   }
-  if (off_by_one > 0) {
-    std::cout << "sigmoid: " << off_by_one << " of " << actual.size()
-              << " outputs one ulp from the reference\n";
+  if (differing > 0) {
+    std::cout << "sigmoid: " << differing << " of " << actual.size()
+              << " outputs differ from the reference (by at most " << kForwardUlps << " ulps)\n";
   }
   return ::testing::AssertionSuccess();
 }
@@ -109,7 +112,7 @@ class CudaSigmoid : public testing::GpuTest {
 const std::vector<std::int64_t> kCounts = {1, 3, 4, 5, 255, 256, 257, 1023, 4099, 100003};
 const std::vector<std::int64_t> kOffsets = {0, 1, 3};
 
-TEST_F(CudaSigmoid, ForwardWithinOneUlpOfReference) {
+TEST_F(CudaSigmoid, ForwardWithinThreeUlpsOfReference) {
   SCOPED_TRACE(testing::seed_trace(seed_));
   for (const std::int64_t count : kCounts) {
     for (const std::int64_t offset : kOffsets) {
@@ -124,13 +127,13 @@ TEST_F(CudaSigmoid, ForwardWithinOneUlpOfReference) {
       cuda::sigmoid_forward(count, x_dev.data() + offset, y_dev.data() + offset, stream_);
       const auto y = y_dev.download();
       EXPECT_TRUE(
-          within_one_ulp(std::span(y).subspan(offset), std::span(expected).subspan(offset)));
+          within_forward_ulps(std::span(y).subspan(offset), std::span(expected).subspan(offset)));
     }
   }
 }
 
 // A wide sweep of inputs (a million, over the whole range where sigmoid is not saturated): the
-// place where a one-ulp difference would show if the two exp functions ever disagreed in rounding.
+// place where the two exp functions' rounding differences show.
 TEST_F(CudaSigmoid, ForwardSweep) {
   SCOPED_TRACE(testing::seed_trace(seed_));
   const std::size_t count = 1 << 20;
@@ -141,7 +144,7 @@ TEST_F(CudaSigmoid, ForwardSweep) {
   DeviceBuffer<float> y_dev(count);
   y_dev.poison();
   cuda::sigmoid_forward(static_cast<std::int64_t>(count), x_dev.data(), y_dev.data(), nullptr);
-  EXPECT_TRUE(within_one_ulp(y_dev.download(), expected));
+  EXPECT_TRUE(within_forward_ulps(y_dev.download(), expected));
 }
 
 TEST_F(CudaSigmoid, ForwardInPlace) {
@@ -151,7 +154,7 @@ TEST_F(CudaSigmoid, ForwardInPlace) {
   cpu::sigmoid_forward(4099, x.data(), expected.data());
   DeviceBuffer<float> data(x);
   cuda::sigmoid_forward(4099, data.data(), data.data(), stream_);
-  EXPECT_TRUE(within_one_ulp(data.download(), expected));
+  EXPECT_TRUE(within_forward_ulps(data.download(), expected));
 }
 
 TEST_F(CudaSigmoid, BackwardMatchesReferenceBitForBit) {
