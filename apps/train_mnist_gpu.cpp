@@ -1,24 +1,29 @@
 // train_mnist_gpu: trains the reference CNNs of RECIPES.md (mnist-cnn, fashion-lenet) on the GPU
-// with kiln's kernels, or on the CPU reference backend. Defaults are each model's recipe.
-// Exit status: 0 on success, 2 on a usage error, 1 on any other error, always with one line on
-// stderr.
+// with kiln's kernels, or on the CPU reference backend, and classifies images with the weights it
+// saved (`train_mnist_gpu predict`). Defaults are each model's recipe. Exit status: 0 on success,
+// 2 on a usage error, 1 on any other error, 130 when Ctrl-C stopped training (after saving a
+// training state to resume from), always with one line on stderr.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 
 #include "kernels/cpu/backend.h"
 #include "kernels/cuda/backend.h"
 #include "kernels/cuda/device.h"
+#include "models/predictor.h"
 #include "models/recipe.h"
 #include "models/trainer.h"
 #include "runtime/data/datasets.h"
+#include "runtime/data/image.h"
 #include "runtime/memory/allocator.h"
 #include "runtime/stream.h"
 
@@ -65,6 +70,40 @@ CLI::Validator number_check(const char* wanted, bool (*accept)(T)) {
       wanted);
 }
 
+// Set by the first Ctrl-C; the trainer polls it between steps. A second Ctrl-C kills at once.
+volatile std::sig_atomic_t interrupted = 0;
+
+extern "C" void on_interrupt(int /*signal*/) {
+  interrupted = 1;
+  std::signal(SIGINT, SIG_DFL);
+}
+
+constexpr const char* kDescription =
+    "Train the reference CNNs of ../shared/RECIPES.md with kiln, or classify images with the "
+    "weights a run saved. Every default is the chosen model's recipe; a flag overrides it.";
+
+constexpr const char* kExamples = R"(
+Examples:
+  train_mnist_gpu --model fashion-lenet
+      the seed's full recipe: SGD, 15 epochs, best weights on validation
+  train_mnist_gpu --model mnist-cnn --backend cpu --epochs 1 --save cnn.safetensors
+      one epoch on the CPU reference backend; weights and a training state saved
+  train_mnist_gpu --model mnist-cnn --resume cnn.state.safetensors --epochs 3
+      continue that run for two more epochs, exactly as if it had not stopped
+  train_mnist_gpu --model fashion-lenet --metrics run.jsonl --predictions test.csv
+  scripts/plot.py --metrics run.jsonl --predictions test.csv --data data/fashion-mnist
+      loss and accuracy curves, a grid of predicted test images, a confusion matrix
+  train_mnist_gpu predict --model mnist-cnn --weights cnn.safetensors --image digit.png
+      the three most probable classes of an image of any size
+
+Files:
+  --save W.safetensors writes the weights under the seeds' PyTorch names (loadable by
+  load_state_dict) and W.state.safetensors, everything --resume needs. Ctrl-C saves that
+  state (or MODEL.interrupted.state.safetensors without --save) and exits with status 130.
+
+Exit status: 0 success, 1 runtime error (bad data or checkpoint, no GPU, a diverging loss),
+2 usage error, 130 interrupted. Errors are one line on stderr.)";
+
 void make_engine(const std::string& choice, bool quiet, Engine& engine) {
   const auto& device = kiln::cuda::device_status();
   if (choice == "cudnn") {
@@ -89,23 +128,85 @@ void make_engine(const std::string& choice, bool quiet, Engine& engine) {
   engine.description = "cuda: " + kiln::cuda::describe(device);
 }
 
+// `train_mnist_gpu predict`: the top three classes of one image.
+struct PredictOptions {
+  std::string model = "mnist-cnn";
+  std::string weights;
+  std::string data_dir;
+  std::string idx;
+  std::string image;
+  std::int64_t index = -1;
+};
+
+int predict(const PredictOptions& options, const std::string& backend) {
+  const auto& recipe = kiln::models::recipe_for(options.model);
+  std::vector<std::uint8_t> pixels;
+  std::string what;
+  std::optional<int> label;
+  if (!options.image.empty()) {
+    pixels = kiln::data::load_image_as_mnist(options.image);
+    what = options.image;
+  } else {
+    const std::int64_t index = std::max<std::int64_t>(options.index, 0);
+    kiln::data::ImageSet images;
+    if (!options.idx.empty()) {
+      images = kiln::data::read_idx_images(options.idx);
+      what = fmt::format("image {} of {}", index, options.idx);
+    } else {
+      const std::string folder = options.data_dir.empty()
+                                     ? kiln::data::dataset_dir("data", recipe.dataset).string()
+                                     : options.data_dir;
+      const auto test = kiln::data::load_split(folder, kiln::data::Split::test);
+      images = test.images;
+      if (index < test.images.count) label = test.labels[static_cast<std::size_t>(index)];
+      what = fmt::format("test image {} of {}", index, folder);
+    }
+    if (images.rows != kiln::models::kImageSide || images.cols != kiln::models::kImageSide) {
+      throw std::runtime_error(fmt::format("{}: images are {}x{}; the models take 28x28",
+                                           options.idx, images.rows, images.cols));
+    }
+    if (index >= images.count) {
+      throw UsageFailure(fmt::format("--index {}: the file holds {} images", index, images.count));
+    }
+    const auto first = images.pixels.begin() + index * 28 * 28;
+    pixels.assign(first, first + 28 * 28);
+  }
+  Engine engine;
+  make_engine(backend, true, engine);
+  kiln::models::Predictor predictor(options.model, options.weights, *engine.backend,
+                                    *engine.allocator);
+  const auto probabilities = predictor.probabilities(pixels);
+  const auto names = kiln::data::class_names(recipe.dataset);
+  fmt::print("{} ({}), {}{}\n", options.model, options.weights, what,
+             label ? fmt::format(": label {}", names[static_cast<std::size_t>(*label)]) : "");
+  int rank = 0;
+  for (const int c : kiln::models::top_three(probabilities)) {
+    fmt::print("  {}. {:<12} {:6.2f}%\n", ++rank, names[static_cast<std::size_t>(c)],
+               100 * probabilities[static_cast<std::size_t>(c)]);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "Train the reference CNNs of RECIPES.md with kiln. Defaults are the model's recipe."};
+  CLI::App app{kDescription, "train_mnist_gpu"};
+  app.footer(kExamples);
+  app.get_formatter()->column_width(34);
   kiln::models::TrainOptions options;
   std::string data_dir;
   std::string backend = "auto";
   bool no_shuffle = false;
   std::string optimizer;
-  app.add_option("--model", options.model, "Reference model to train")
+  app.add_option("--model", options.model, "The network and its recipe")
       ->check(CLI::IsMember({"mnist-cnn", "fashion-lenet"}))
       ->capture_default_str();
   app.add_option("--data", data_dir,
                  "Folder with the four IDX files, raw or .gz (default: data/mnist or "
                  "data/fashion-mnist, where scripts/fetch_data.sh puts them)");
-  app.add_option("--backend", backend, "auto: the GPU if there is one, else the CPU")
+  app.add_option("--backend", backend,
+                 "auto: the GPU if there is one, else the CPU with a notice; cuda and cudnn "
+                 "fail without a GPU")
       ->check(CLI::IsMember({"auto", "cuda", "cudnn", "cpu"}))
       ->capture_default_str();
   const auto whole_at_least_1 = number_check<std::uint64_t>(
@@ -125,7 +226,8 @@ int main(int argc, char** argv) {
   app.add_option("--dropout", options.dropout, "Dropout probability of mnist-cnn (recipe: 0.3)")
       ->check(number_check<double>("a probability in [0, 1)",
                                    [](double v) { return v >= 0 && v < 1; }));
-  app.add_option("--seed", options.seed, "Seed of initialisation, split, shuffling and dropout")
+  app.add_option("--seed", options.seed,
+                 "Keys initialisation, split, shuffles and dropout (default 0)")
       ->check(number_check<std::uint64_t>("a whole number from 0 to 2^64 - 1",
                                           [](std::uint64_t) { return true; }));
   app.add_flag("--no-shuffle", no_shuffle, "Take the training batches in file order");
@@ -135,15 +237,50 @@ int main(int argc, char** argv) {
   app.add_option("--eval-limit", options.eval_limit,
                  "Evaluate on the first N images of each evaluation set only (quick checks)")
       ->check(whole_at_least_0);
-  app.add_option("--init", options.init, "Start from these weights (safetensors, seed names)")
+  app.add_option("--init", options.init,
+                 "Start from these weights (kiln's, or a PyTorch state_dict in safetensors)")
       ->check(CLI::ExistingFile);
   app.add_option("--save", options.save,
                  "Write the weights here (best on validation, else final) and the training "
-                 "state beside them (<name>.state.safetensors)");
-  app.add_option("--resume", options.resume, "Continue the run of this training state")
+                 "state beside them (W.state.safetensors)");
+  app.add_option("--resume", options.resume,
+                 "Continue the run of this training state, exactly where it stopped")
       ->check(CLI::ExistingFile);
   app.add_option("--metrics", options.metrics, "Write per-epoch metrics here (JSON Lines)");
+  app.add_option("--predictions", options.predictions,
+                 "Write every test image's label, prediction and probabilities here (CSV)");
   app.add_flag("--quiet", options.quiet, "Print only the final result");
+
+  PredictOptions predict_options;
+  CLI::App* predict_command = app.add_subcommand(
+      "predict", "Classify one image with saved weights: the three most probable classes");
+  predict_command->add_option("--model", predict_options.model, "The network the weights are of")
+      ->check(CLI::IsMember({"mnist-cnn", "fashion-lenet"}))
+      ->capture_default_str();
+  predict_command->add_option("--weights", predict_options.weights, "Weights saved by --save")
+      ->required()
+      ->check(CLI::ExistingFile);
+  auto* image_option =
+      predict_command
+          ->add_option("--image", predict_options.image,
+                       "An image file of any size (PNG, PGM, JPEG, BMP), made 28x28 as MNIST's "
+                       "were: fitted to 20x20, centred by its centre of mass")
+          ->check(CLI::ExistingFile);
+  auto* idx_option = predict_command
+                         ->add_option("--idx", predict_options.idx,
+                                      "An IDX images file (raw or .gz); --index picks the image")
+                         ->check(CLI::ExistingFile);
+  predict_command
+      ->add_option("--index", predict_options.index,
+                   "Which image of --idx, or of the model's test set when neither --image nor "
+                   "--idx is given (default 0)")
+      ->check(whole_at_least_0)
+      ->excludes(image_option);
+  image_option->excludes(idx_option);
+  predict_command->add_option("--data", predict_options.data_dir,
+                              "The dataset folder whose test set --index reads");
+  predict_command->add_option("--backend", backend, "auto, cuda or cpu, as for training")
+      ->check(CLI::IsMember({"auto", "cuda", "cpu"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& help) {
@@ -158,6 +295,7 @@ int main(int argc, char** argv) {
   }
 
   try {
+    if (predict_command->parsed()) return predict(predict_options, backend);
     const auto& recipe = kiln::models::recipe_for(options.model);
     if (data_dir.empty()) data_dir = kiln::data::dataset_dir("data", recipe.dataset).string();
     Engine engine;
@@ -170,7 +308,12 @@ int main(int argc, char** argv) {
                  engine.description, trainer.summary());
       std::fflush(stdout);
     }
+    options.interrupt = &interrupted;
+    std::signal(SIGINT, on_interrupt);
     trainer.run();
+  } catch (const kiln::models::Interrupted& stop) {
+    fmt::print(stderr, "train_mnist_gpu: {}\n", stop.what());
+    return 130;
   } catch (const UsageFailure& error) {
     fmt::print(stderr, "train_mnist_gpu: {}\n", error.what());
     return 2;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <stdexcept>
 
 #include "models/networks.h"
+#include "models/progress.h"
 #include "runtime/data/datasets.h"
 #include "runtime/data/sampling.h"
 #include "runtime/graph/init.h"
@@ -118,23 +120,15 @@ struct Trainer::Impl {
         backend(backend),
         allocator(allocator),
         datasets(datasets),
-        log(options.quiet ? nullptr : log),
+        progress(options.quiet ? nullptr : log),
         summary_log(log) {}
-
-  template <typename... Args>
-  void say(fmt::format_string<Args...> format, Args&&... args) {
-    if (log != nullptr) {
-      fmt::print(log, format, std::forward<Args>(args)...);
-      std::fflush(log);
-    }
-  }
 
   const TrainOptions& options;
   const Recipe& recipe;
   Backend& backend;
   Allocator& allocator;
   const Datasets& datasets;
-  std::FILE* log;          // progress; null when quiet
+  Progress progress;
   std::FILE* summary_log;  // the final result, printed even when quiet
 
   SoftmaxCrossEntropy loss;
@@ -164,6 +158,9 @@ struct Trainer::Impl {
   int best_epoch = 0;
   std::vector<NamedTensor> best_weights;  // when the recipe keeps the best on validation
   std::vector<float> losses_host;         // where read_losses reads them to
+  double trained_seconds = 0;             // this run's, for the final summary
+  std::int64_t trained_images = 0;
+  bool weights_saved = false;
 
   std::int64_t train_count() const { return static_cast<std::int64_t>(train_images_index.size()); }
   std::int64_t window() const { return recipe.log_every_batches; }
@@ -232,6 +229,7 @@ Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& alloc
   check_output_path(options.save, "--save");
   if (!options.save.empty()) check_output_path(state_path_for(options.save), "--save");
   check_output_path(options.metrics, "--metrics");
+  check_output_path(options.predictions, "--predictions");
 
   // The data: 28x28 images of the model's classes; the recipe's validation split.
   for (const data::Dataset* dataset : {&datasets.train, &datasets.test}) {
@@ -523,18 +521,14 @@ void Trainer::read_losses(double* window_sum) {
   run.window_used = 0;
 }
 
-Evaluation Trainer::evaluate(const EvaluationSet& set, std::vector<int>* predictions) {
+Evaluation Trainer::evaluate(const EvaluationSet& set, std::vector<float>* all_logits) {
   Impl& run = *impl_;
   Backend& backend = run.backend;
   const std::int64_t count =
       run.options.eval_limit > 0 ? std::min(set.count, run.options.eval_limit) : set.count;
   const std::int64_t zero = 0;
   run.allocator.copy_from_host(run.correct.i64() + 1, &zero, sizeof zero);
-  std::vector<float> logits_host;
-  if (predictions != nullptr) {
-    predictions->assign(static_cast<std::size_t>(count), 0);
-    logits_host.resize(static_cast<std::size_t>(settings_.batch_size) * kClasses);
-  }
+  if (all_logits != nullptr) all_logits->assign(static_cast<std::size_t>(count) * kClasses, 0.0f);
   double loss_sum = 0;
   std::int64_t batches = 0;
   for (std::int64_t first = 0; first < count; first += settings_.batch_size) {
@@ -549,13 +543,9 @@ Evaluation Trainer::evaluate(const EvaluationSet& set, std::vector<int>* predict
                           run.correct.i64() + 1);
     ++run.window_used;
     ++batches;
-    if (predictions != nullptr) {
-      run.allocator.copy_to_host(logits_host.data(), logits.data, logits.bytes());
-      for (std::int64_t row = 0; row < rows; ++row) {
-        const float* scores = logits_host.data() + row * kClasses;
-        (*predictions)[static_cast<std::size_t>(first + row)] =
-            static_cast<int>(std::max_element(scores, scores + kClasses) - scores);
-      }
+    if (all_logits != nullptr) {
+      run.allocator.copy_to_host(all_logits->data() + first * kClasses, logits.data,
+                                 logits.bytes());
     }
     if (run.window_used == run.window()) read_losses(&loss_sum);
   }
@@ -565,9 +555,16 @@ Evaluation Trainer::evaluate(const EvaluationSet& set, std::vector<int>* predict
   return evaluation;
 }
 
-void Trainer::save_weights(std::span<const NamedTensor> weights) const {
+void Trainer::save_weights(std::span<const NamedTensor> weights) {
   if (impl_->options.save.empty()) return;
   checkpoint::save_weights(impl_->options.save, impl_->recipe.model, weights);
+  impl_->weights_saved = true;
+}
+
+fs::path Trainer::interrupted_state_path() const {
+  const TrainOptions& options = impl_->options;
+  return options.save.empty() ? fs::path(options.model + ".interrupted.state.safetensors")
+                              : state_path_for(options.save);
 }
 
 TrainReport Trainer::run() {
@@ -592,6 +589,7 @@ TrainReport Trainer::run() {
       run.allocator.copy_from_host(run.correct.data, &zero, sizeof zero);
     }
     const std::int64_t images_before = run.epoch_images;
+    run.progress.start_epoch(run.epoch + 1, settings_.epochs, batches, run.next_batch);
     const auto start = Clock::now();
     double window_sum = 0;
     std::int64_t window_batches = 0;
@@ -608,20 +606,31 @@ TrainReport Trainer::run() {
       if (log_point) {
         std::int64_t correct = 0;
         run.allocator.copy_to_host(&correct, run.correct.data, sizeof correct);
-        const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-        run.say("epoch {}/{} batch {}/{}: loss {:.4f}, accuracy {:.2f}% ({:.0f} images/s)\n",
-                run.epoch + 1, settings_.epochs, batch + 1, batches,
-                window_sum / static_cast<double>(window_batches),
-                100.0 * static_cast<double>(correct) / static_cast<double>(run.epoch_images),
-                static_cast<double>(run.epoch_images - images_before) / seconds);
+        run.progress.log(batch + 1, run.epoch_images - images_before,
+                         window_sum / static_cast<double>(window_batches),
+                         static_cast<double>(correct) / static_cast<double>(run.epoch_images));
         run.epoch_loss_sum += window_sum;
         window_sum = 0;
         window_batches = 0;
+      } else {
+        run.progress.step(batch + 1, run.epoch_images - images_before);
+      }
+      if (run.options.interrupt != nullptr && *run.options.interrupt != 0) {
+        read_losses(&window_sum);
+        run.epoch_loss_sum += window_sum;
+        run.progress.end_epoch();
+        const fs::path state = interrupted_state_path();
+        checkpoint::save_training_state(state, training_state());
+        throw Interrupted(fmt::format(
+            "interrupted in epoch {}, after step {}; the training state is in {}: continue with "
+            "--resume {}",
+            run.epoch + 1, run.steps, state.string(), state.string()));
       }
     }
     read_losses(&window_sum);
     run.epoch_loss_sum += window_sum;
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    run.progress.end_epoch();
     if (run.epoch_batches == 0) break;  // stopped before the first step of this epoch
 
     EpochMetrics metrics_line;
@@ -634,6 +643,8 @@ TrainReport Trainer::run() {
     metrics_line.epoch_seconds = seconds;
     metrics_line.images_per_second =
         static_cast<double>(run.epoch_images - images_before) / std::max(seconds, 1e-9);
+    run.trained_seconds += seconds;
+    run.trained_images += run.epoch_images - images_before;
     const bool complete = run.next_batch == batches;
     // A resumed run must continue as if never stopped, so a stop inside an epoch records the
     // state before the evaluation below can change what is best.
@@ -642,11 +653,13 @@ TrainReport Trainer::run() {
 
     if (validation.count > 0) {
       metrics_line.validation = evaluate(validation, nullptr);
-      run.say("Epoch: {} \tTraining Loss: {:.6f} \tValidation Loss: {:.6f}\n", run.epoch + 1,
-              metrics_line.train_loss, metrics_line.validation->loss);
+      run.progress.print(fmt::format("Epoch: {} \tTraining Loss: {:.6f} \tValidation Loss: {:.6f}",
+                                     run.epoch + 1, metrics_line.train_loss,
+                                     metrics_line.validation->loss));
       if (metrics_line.validation->loss <= run.best_validation_loss) {
-        run.say("Validation loss decreased ({:.6f} --> {:.6f}).  Saving model ...\n",
-                run.best_validation_loss, metrics_line.validation->loss);
+        run.progress.print(
+            fmt::format("Validation loss decreased ({:.6f} --> {:.6f}).  Saving model ...",
+                        run.best_validation_loss, metrics_line.validation->loss));
         run.best_validation_loss = metrics_line.validation->loss;
         run.best_epoch = run.epoch + 1;
         run.best_weights = weights();
@@ -656,16 +669,16 @@ TrainReport Trainer::run() {
       save_weights(weights());
     }
     metrics_line.test = evaluate(test, nullptr);
-    run.say(
+    run.progress.print(fmt::format(
         "epoch {}/{}: train loss {:.4f}, accuracy {:.2f}%{}; test loss {:.4f}, accuracy "
-        "{:.2f}%; {:.1f} s ({:.0f} images/s){}\n",
+        "{:.2f}%; {:.1f} s ({:.0f} images/s){}",
         run.epoch + 1, settings_.epochs, metrics_line.train_loss, 100 * metrics_line.train_accuracy,
         metrics_line.validation
             ? fmt::format("; validation loss {:.4f}, accuracy {:.2f}%",
                           metrics_line.validation->loss, 100 * metrics_line.validation->accuracy())
             : "",
         metrics_line.test.loss, 100 * metrics_line.test.accuracy(), seconds,
-        metrics_line.images_per_second, complete ? "" : " [stopped inside the epoch]");
+        metrics_line.images_per_second, complete ? "" : " [stopped inside the epoch]"));
     if (!run.options.metrics.empty()) {
       if (!metrics.is_open()) {
         // A resumed run adds its epochs to the lines of the run it continues.
@@ -693,6 +706,23 @@ TrainReport Trainer::run() {
   return report;
 }
 
+namespace {
+
+// Softmax of one row of logits, in double.
+std::array<double, kClasses> softmax(const float* logits) {
+  std::array<double, kClasses> probabilities{};
+  const double top = *std::max_element(logits, logits + kClasses);
+  double sum = 0;
+  for (int c = 0; c < kClasses; ++c) {
+    probabilities[static_cast<std::size_t>(c)] = std::exp(logits[c] - top);
+    sum += probabilities[static_cast<std::size_t>(c)];
+  }
+  for (double& p : probabilities) p /= sum;
+  return probabilities;
+}
+
+}  // namespace
+
 void Trainer::report_test(TrainReport& report) {
   Impl& run = *impl_;
   std::string which = "final weights";
@@ -702,17 +732,25 @@ void Trainer::report_test(TrainReport& report) {
   }
   const EvaluationSet test{run.test_images, run.test_labels, run.test_order,
                            run.datasets.test.images.count};
-  std::vector<int> predictions;
-  report.test = evaluate(test, &predictions);
+  std::vector<float> logits;
+  report.test = evaluate(test, &logits);
+  const auto count = static_cast<std::size_t>(report.test.images);
+  // The first maximum, as count_correct and torch.argmax pick it.
+  std::vector<int> predictions(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    const float* row = logits.data() + i * kClasses;
+    predictions[i] = static_cast<int>(std::max_element(row, row + kClasses) - row);
+  }
   report.per_class.assign(kClasses, ClassResult{});
-  for (std::size_t i = 0; i < predictions.size(); ++i) {
+  for (std::size_t i = 0; i < count; ++i) {
     ClassResult& result = report.per_class[run.datasets.test.labels[i]];
     ++result.total;
     if (predictions[i] == run.datasets.test.labels[i]) ++result.correct;
   }
   // The seed predicts test image 9.
-  report.predicted_image = predictions.size() > 9 ? 9 : 0;
+  report.predicted_image = count > 9 ? 9 : 0;
   report.predicted_label = predictions[static_cast<std::size_t>(report.predicted_image)];
+  if (!run.options.predictions.empty()) write_predictions(logits, predictions);
 
   std::FILE* out = run.summary_log;
   if (out == nullptr) return;
@@ -727,11 +765,45 @@ void Trainer::report_test(TrainReport& report) {
                100.0 * static_cast<double>(result.correct) / static_cast<double>(result.total),
                result.correct, result.total);
   }
-  const int label = run.datasets.test.labels[static_cast<std::size_t>(report.predicted_image)];
-  fmt::print(out, "test image {}: predicted {} (label {})\n", report.predicted_image,
+  const auto image = static_cast<std::size_t>(report.predicted_image);
+  const auto probabilities = softmax(logits.data() + image * kClasses);
+  fmt::print(out, "test image {}: predicted {} ({:.1f}%), label {}\n", report.predicted_image,
              names[static_cast<std::size_t>(report.predicted_label)],
-             names[static_cast<std::size_t>(label)]);
+             100 * probabilities[static_cast<std::size_t>(report.predicted_label)],
+             names[run.datasets.test.labels[image]]);
+  if (run.trained_images > 0) {
+    fmt::print(out, "trained {} images in {} ({:.0f} images/s), every op on the {} backend\n",
+               run.trained_images, clock_text(run.trained_seconds),
+               static_cast<double>(run.trained_images) / std::max(run.trained_seconds, 1e-9),
+               run.backend.name());
+  }
+  if (run.weights_saved) {
+    fmt::print(out, "weights: {}; training state: {}\n", run.options.save.string(),
+               state_path_for(run.options.save).string());
+  }
+  if (!run.options.predictions.empty()) {
+    fmt::print(out, "predictions: {}\n", run.options.predictions.string());
+  }
   std::fflush(out);
+}
+
+void Trainer::write_predictions(std::span<const float> logits, std::span<const int> predictions) {
+  const Impl& run = *impl_;
+  std::string text = "index,label,predicted";
+  for (int c = 0; c < kClasses; ++c) text += fmt::format(",p{}", c);
+  text += '\n';
+  for (std::size_t i = 0; i < predictions.size(); ++i) {
+    text += fmt::format("{},{},{}", i, run.datasets.test.labels[i], predictions[i]);
+    for (const double p : softmax(logits.data() + i * kClasses)) text += fmt::format(",{:.6g}", p);
+    text += '\n';
+  }
+  std::ofstream out(run.options.predictions, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    throw std::runtime_error(
+        fmt::format("--predictions {}: cannot write", run.options.predictions.string()));
+  }
 }
 
 std::string Trainer::summary() const {

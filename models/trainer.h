@@ -5,6 +5,7 @@
 // log_every_batches batches and at the end of an epoch).
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -25,6 +26,13 @@
 
 namespace kiln::models {
 
+// A run stopped by options.interrupt, after saving its training state; what() says where it is
+// and how to continue.
+class Interrupted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Flags that make no sense together or for the model: the app exits 2 on these, 1 on the rest.
 class UsageError : public std::invalid_argument {
  public:
@@ -42,13 +50,17 @@ struct TrainOptions {
   std::optional<float> dropout;
   std::optional<std::uint64_t> seed;
   std::optional<bool> shuffle;
-  std::int64_t max_steps = 0;     // stop after this many optimizer steps in all (0: no limit)
-  std::int64_t eval_limit = 0;    // evaluate on the first N images of each set only (0: all)
-  std::filesystem::path init;     // start from these weights
-  std::filesystem::path save;     // the recipe's weights (best on validation, else final)
-  std::filesystem::path resume;   // a training state to continue
-  std::filesystem::path metrics;  // JSON Lines, one object per epoch
+  std::int64_t max_steps = 0;         // stop after this many optimizer steps in all (0: no limit)
+  std::int64_t eval_limit = 0;        // evaluate on the first N images of each set only (0: all)
+  std::filesystem::path init;         // start from these weights
+  std::filesystem::path save;         // the recipe's weights (best on validation, else final)
+  std::filesystem::path resume;       // a training state to continue
+  std::filesystem::path metrics;      // JSON Lines, one object per epoch
+  std::filesystem::path predictions;  // CSV: every test image's label, prediction, probabilities
   bool quiet = false;
+  // Polled after every step; when it reads true, the run saves its training state and throws
+  // Interrupted. The app points it at the flag its SIGINT handler sets.
+  const volatile std::sig_atomic_t* interrupt = nullptr;
 };
 
 // The settings a run trains with, once options, recipe and training state are merged.
@@ -139,9 +151,12 @@ class Trainer {
   // Reads the losses written since the last read into the epoch's sum; throws if one diverged.
   void read_losses(double* window_sum);
   EpochMetrics finish_epoch(double train_seconds, std::int64_t images);
-  Evaluation evaluate(const EvaluationSet& set, std::vector<int>* predictions);
-  void save_weights(std::span<const checkpoint::NamedTensor> weights) const;
+  // With all_logits, also every image's logits, image after image.
+  Evaluation evaluate(const EvaluationSet& set, std::vector<float>* all_logits);
+  void save_weights(std::span<const checkpoint::NamedTensor> weights);
+  std::filesystem::path interrupted_state_path() const;
   void report_test(TrainReport& report);
+  void write_predictions(std::span<const float> logits, std::span<const int> predictions);
 
   Settings settings_;
   Graph graph_;

@@ -19,6 +19,7 @@ packages=(
   libfmt-dev libfmt9                               # see above
   libcli11-dev nlohmann-json3-dev librandom123-dev # header-only
   zlib1g-dev zlib1g                                # zlib1g-dev's libz.so links into zlib1g
+  libstb-dev libstb0                               # libstb-dev's libstb.so links into libstb0
 )
 
 # The source stamp and the size of what travels are read from git.

@@ -135,8 +135,7 @@ std::int64_t Graph::parameter_count() const {
 std::string Graph::summary() const {
   std::string text =
       fmt::format("{:<12} {:<52} {:<18} {:>10}\n", "layer", "module", "output shape", "parameters");
-  text += fmt::format("{:<12} {:<52} {:<18} {:>10}\n", "(input)", "",
-                      with_batch_symbol(input_shape_), "");
+  text += fmt::format("{:<12} {:<52} {}\n", "(input)", "", with_batch_symbol(input_shape_));
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     std::int64_t count = 0;
     for (const Parameter& parameter : layers_[i]->parameters()) count += parameter.shape.elements();

@@ -17,12 +17,14 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/support/data_error.h"
 #include "tests/support/temp_dir.h"
 
 namespace kiln::data {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::throws_data_error;
 using Bytes = std::vector<unsigned char>;
 
 constexpr std::uint8_t kUnsignedByte = 0x08;
@@ -69,32 +71,6 @@ Bytes gzip(const Bytes& raw) {
   compressed.resize(stream.total_out);
   deflateEnd(&stream);
   return compressed;
-}
-
-// Passes when `read` throws a DataError whose message is one line, "<path>: <fault>", and
-// contains every one of `words`.
-template <typename Read>
-::testing::AssertionResult throws_data_error(Read&& read, const fs::path& path,
-                                             std::initializer_list<std::string_view> words) {
-  try {
-    read();
-  } catch (const DataError& error) {
-    const std::string message = error.what();
-    if (!message.starts_with(path.string() + ": ")) {
-      return ::testing::AssertionFailure()
-             << "message does not start with \"" << path.string() << ": \": " << message;
-    }
-    if (message.find('\n') != std::string::npos) {
-      return ::testing::AssertionFailure() << "message is more than one line: " << message;
-    }
-    for (std::string_view word : words) {
-      if (message.find(word) == std::string::npos) {
-        return ::testing::AssertionFailure() << "message lacks \"" << word << "\": " << message;
-      }
-    }
-    return ::testing::AssertionSuccess() << message;
-  }
-  return ::testing::AssertionFailure() << "no DataError thrown";
 }
 
 void expect_images(const ImageSet& images, std::int64_t count, std::int64_t rows, std::int64_t cols,
