@@ -1,10 +1,10 @@
 """PyTorch interoperability check of train_mnist_gpu: kiln's weights are PyTorch's, both ways.
 
 1. kiln -> PyTorch. For each reference model, train briefly with kiln on the CPU backend, save the
-   weights, load them with `load_state_dict` into the seed's own PyTorch module (written below as
-   the seed writes it) and evaluate the same test images in float32: the number of correct
-   predictions must match kiln's to within MAX_CORRECT_DIFFERENCE images (float32 sums taken in
-   another order can flip a near-tie) and the test loss to LOSS_RTOL.
+   weights, load them with `load_state_dict` into the seed's own PyTorch module (as the seed
+   writes it: tests/golden/seed_modules.py) and evaluate the same test images in float32: the
+   number of correct predictions must match kiln's to within MAX_CORRECT_DIFFERENCE images
+   (float32 sums taken in another order can flip a near-tie) and the test loss to LOSS_RTOL.
 2. PyTorch -> kiln. Initialise mnist-cnn in PyTorch with the seed's initialisation, save its
    state_dict (fc1.* and layer4.0.*, as PyTorch holds them) and start kiln from it with --init:
    kiln's first-step training loss must equal PyTorch's loss on the same first batch to
@@ -22,8 +22,6 @@ imported or a dataset folder is missing.
 """
 
 import argparse
-import gzip
-import importlib.util
 import json
 import re
 import struct
@@ -41,14 +39,17 @@ except ImportError as _error:  # reported by main() as a skip
 else:
     IMPORT_ERROR = None
 
+# tests/golden holds seed_modules, idx_io and safetensors_io, shared with the fixture scripts and
+# bench/pytorch_recipe.py. They need numpy or PyTorch, so each function imports the one it uses,
+# after main() has checked that both import.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
+
 SKIP = 77
 MAX_CORRECT_DIFFERENCE = 2  # images
 LOSS_RTOL = 1e-4
 FIRST_STEP_RTOL = 1e-5
 
 DATASETS = {"mnist-cnn": "mnist", "fashion-lenet": "fashion-mnist"}
-IDX_STEMS = [f"{split}-{kind}-ubyte" for split in ("train", "t10k")
-             for kind in ("images-idx3", "labels-idx1")]
 BATCH = {"mnist-cnn": 32, "fashion-lenet": 20}
 # kiln flags of part 1, per model.
 EVAL_RUNS = {"fashion-lenet": ["--max-steps", "300"],
@@ -65,56 +66,21 @@ class Mismatch(Exception):
     """kiln and PyTorch disagree (or kiln did not run as expected)."""
 
 
-def idx_file(folder, stem):
-    """The raw IDX file where it exists, else the .gz one (kiln's order); None if neither."""
-    for path in (folder / stem, folder / f"{stem}.gz"):
-        if path.is_file():
-            return path
-    return None
-
-
 def missing_data(data_root):
     """What is absent of the two datasets under data_root: whole folders, else single files."""
-    missing = []
-    for folder in (data_root / name for name in DATASETS.values()):
-        if not folder.is_dir():
-            missing.append(f"{folder}/")
-            continue
-        missing += [f"{folder / stem}[.gz]" for stem in IDX_STEMS
-                    if idx_file(folder, stem) is None]
-    return missing
+    import idx_io
 
-
-def read_idx(path):
-    """An IDX file (big-endian header) as a uint8 numpy array: images (n, 28, 28) or labels (n)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    magic, count = struct.unpack(">II", data[:8])
-    dims = {0x00000803: 3, 0x00000801: 1}.get(magic)
-    if dims is None:
-        raise ValueError(f"{path}: bad IDX magic {magic:#010x}")
-    shape = (count,) + struct.unpack(f">{dims - 1}I", data[8:4 + 4 * dims])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+    return [entry for name in DATASETS.values() for entry in idx_io.missing(data_root / name)]
 
 
 def load_split(data_root, model, split):
     """(images float32 N x 1 x 28 x 28 scaled to [0, 1], labels int64) of 'train' or 't10k'."""
-    folder = data_root / DATASETS[model]
-    images = read_idx(idx_file(folder, f"{split}-images-idx3-ubyte"))
-    labels = read_idx(idx_file(folder, f"{split}-labels-idx1-ubyte"))
+    import idx_io
+
+    images, labels = idx_io.read_split(data_root / DATASETS[model], split)
     # uint8 -> float32, then a float32 division by 255, as ToTensor and kiln's gather_batch do.
     x = torch.from_numpy(images.copy()).float().unsqueeze(1) / 255
     return x, torch.from_numpy(labels.astype(np.int64))
-
-
-def import_safetensors_io():
-    """tests/golden/safetensors_io.py, the fixtures' safetensors writer, imported by its path."""
-    path = Path(__file__).resolve().parents[1] / "golden" / "safetensors_io.py"
-    spec = importlib.util.spec_from_file_location("safetensors_io", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def read_safetensors(path):
@@ -134,65 +100,6 @@ def read_safetensors(path):
         array = np.frombuffer(body[begin:end], dtype="<f4").reshape(entry["shape"])
         tensors[name] = torch.from_numpy(array.astype(np.float32))
     return tensors
-
-
-# --- The seeds' modules, as the seeds write them (RECIPES.md, seeds 000 and 001). ---
-
-def make_seed_modules():
-    """Defined once torch is imported; returns {model name: module class}."""
-    nn = torch.nn
-    functional = torch.nn.functional
-
-    class CNN(nn.Module):
-        """Seed 000 (mnist-cnn): three conv blocks, fc1 shared as layer4[0], fc2."""
-
-        def __init__(self, keep_prob=0.7):
-            super().__init__()
-            self.layer1 = nn.Sequential(
-                nn.Conv2d(1, 32, kernel_size=3, stride=1, padding=1), nn.ReLU(),
-                nn.MaxPool2d(kernel_size=2, stride=2), nn.Dropout(p=1 - keep_prob))
-            self.layer2 = nn.Sequential(
-                nn.Conv2d(32, 64, kernel_size=3, stride=1, padding=1), nn.ReLU(),
-                nn.MaxPool2d(kernel_size=2, stride=2), nn.Dropout(p=1 - keep_prob))
-            self.layer3 = nn.Sequential(
-                nn.Conv2d(64, 128, kernel_size=3, stride=1, padding=1), nn.ReLU(),
-                nn.MaxPool2d(kernel_size=2, stride=2, padding=1), nn.Dropout(p=1 - keep_prob))
-            self.fc1 = nn.Linear(4 * 4 * 128, 625, bias=True)
-            nn.init.xavier_uniform_(self.fc1.weight)
-            self.layer4 = nn.Sequential(self.fc1, nn.ReLU(), nn.Dropout(p=1 - keep_prob))
-            self.fc2 = nn.Linear(625, 10, bias=True)
-            nn.init.xavier_uniform_(self.fc2.weight)
-
-        def forward(self, x):
-            out = self.layer1(x)
-            out = self.layer2(out)
-            out = self.layer3(out)
-            out = out.view(out.size(0), -1)
-            out = self.layer4(out)
-            return self.fc2(out)
-
-    class Net(nn.Module):
-        """Seed 001 (fashion-lenet): no activation after the convolutions, a sigmoid output."""
-
-        def __init__(self):
-            super().__init__()
-            self.conv1 = nn.Conv2d(1, 6, 5, padding=0)
-            self.conv2 = nn.Conv2d(6, 10, 5, padding=0)
-            self.pool = nn.MaxPool2d(2, 2)
-            self.ff1 = nn.Linear(4 * 4 * 10, 56)
-            self.ff2 = nn.Linear(56, 10)
-
-        def forward(self, x):
-            x = self.conv1(x)
-            x = self.pool(x)
-            x = self.conv2(x)
-            x = self.pool(x)
-            x = x.view(-1, 4 * 4 * 10)
-            x = functional.relu(self.ff1(x))
-            x = torch.sigmoid(self.ff2(x))  # the seed's F.sigmoid, a deprecated alias of this
-            return x
-
-    return {"mnist-cnn": CNN, "fashion-lenet": Net}
 
 
 # --- kiln ---
@@ -237,7 +144,7 @@ def relative_difference(a, b):
     return abs(a - b) / max(abs(b), 1e-30)
 
 
-def check_kiln_weights_in_torch(args, tmp, model, module_class):
+def check_kiln_weights_in_torch(args, tmp, model, make_module):
     """Part 1: kiln's saved weights give PyTorch the test result kiln printed."""
     print(f"\n== {model}: kiln's weights evaluated by PyTorch ==")
     weights = tmp / f"{model}.safetensors"
@@ -248,7 +155,7 @@ def check_kiln_weights_in_torch(args, tmp, model, module_class):
     if images != EVAL_IMAGES[model]:
         raise Mismatch(f"{model}: kiln evaluated {images} images, expected {EVAL_IMAGES[model]}")
 
-    module = module_class()
+    module = make_module()
     result = module.load_state_dict(read_safetensors(weights), strict=False)
     missing, unexpected = sorted(result.missing_keys), sorted(result.unexpected_keys)
     # mnist-cnn's fc1 is also layer4[0]: kiln writes fc1.* only, so PyTorch misses exactly the
@@ -278,24 +185,26 @@ def check_kiln_weights_in_torch(args, tmp, model, module_class):
         raise Mismatch(f"{model}: " + "; ".join(failures))
 
 
-def check_torch_weights_in_kiln(args, tmp, module_class):
+def check_torch_weights_in_kiln(args, tmp, make_module):
     """Part 2: kiln started from PyTorch's mnist-cnn initialisation takes PyTorch's first loss.
 
     Only mnist-cnn: its first batch under --no-shuffle is the first 32 images of the training
     file. fashion-lenet's is the first 20 images of kiln's own 48,000-image training split, which
     only kiln's Philox-keyed permutation (runtime/data/sampling.cpp) reproduces, so it is skipped.
     """
+    import safetensors_io
+
     model = "mnist-cnn"
     print(f"\n== {model}: PyTorch's initial weights trained by kiln (--init) ==")
     torch.manual_seed(args.seed)
-    module = module_class()
+    module = make_module()
     state = {name: tensor.detach().numpy() for name, tensor in module.state_dict().items()}
     if not {"fc1.weight", "layer4.0.weight"} <= state.keys():
         raise Mismatch(f"PyTorch's state_dict lacks fc1.* or layer4.0.*: {sorted(state)}")
     weights = tmp / "torch_init.safetensors"
     # No metadata, as safetensors.torch.save_file writes by default: kiln reads such a file as
     # plain weights of the model it trains.
-    import_safetensors_io().write(weights, state, {})
+    safetensors_io.write(weights, state, {})
 
     metrics = tmp / "first_step.jsonl"
     run_kiln(args.binary, args.data_root, model,
@@ -343,7 +252,9 @@ def main():
     if not args.binary.is_file():
         print(f"FAIL: no trainer binary at {args.binary}")
         return 1
-    modules = make_seed_modules()
+    import seed_modules
+
+    modules = seed_modules.MODELS
     with tempfile.TemporaryDirectory(prefix="kiln_torch_interop_") as tmp:
         try:
             for model in ("fashion-lenet", "mnist-cnn"):

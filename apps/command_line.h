@@ -1,0 +1,44 @@
+// The command line of train_mnist_gpu, parsed apart from running anything, so that tests and the
+// fuzzer can drive it in-process: `train_mnist_gpu [flags]` trains, `train_mnist_gpu predict
+// [flags]` classifies one image, `--help` (either level) prints the manual.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "models/trainer.h"
+
+namespace kiln::app {
+
+// A usage error: one line, the program exits 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// `train_mnist_gpu predict`: which image, with which weights.
+struct PredictOptions {
+  std::string model = "mnist-cnn";
+  std::string weights;
+  std::string data_dir;
+  std::string idx;
+  std::string image;
+  std::int64_t index = -1;  // -1: not given
+};
+
+struct Command {
+  enum class Kind { train, predict, help };
+  Kind kind = Kind::train;
+  models::TrainOptions train;
+  std::string data_dir;  // empty: the model's default folder
+  std::string backend = "auto";
+  PredictOptions predict;
+  std::string help;  // the manual, when kind is help
+};
+
+// Parses argv[1..argc); throws UsageError with one line naming the flag and what is wrong.
+// Files named by --init, --resume, --weights, --image and --idx must exist.
+Command parse_command_line(int argc, const char* const* argv);
+
+}  // namespace kiln::app

@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+"""The PyTorch peer of kiln's numbers: trains one recipe of ../shared/RECIPES.md in PyTorch as the
+seed does, so the README's training results and the benchmark report can set kiln's accuracy and
+speed beside PyTorch's on the same data, recipe and machine.
+
+    /usr/bin/python3 bench/pytorch_recipe.py --model fashion-lenet --device cpu --threads 1
+    /usr/bin/python3 bench/pytorch_recipe.py --model mnist-cnn --device cuda --metrics torch.jsonl
+    /usr/bin/python3 bench/pytorch_recipe.py --model mnist-cnn --epochs 1 --max-steps 200 \\
+        --eval-limit 2000                                              # a quick check
+
+What it does, as the seed does and kiln's train_mnist_gpu does:
+- data: the same IDX files kiln reads (--data, default the repository's data/mnist or
+  data/fashion-mnist), held on the device as float32 pixels / 255 (ToTensor, no normalisation);
+- the seed's module (tests/golden/seed_modules.py) with PyTorch's initialisation;
+- mnist-cnn: Adam lr 1e-3, batch 32; fashion-lenet: plain SGD lr 0.04, batch 20, on a random
+  48,000 / 12,000 train / validation split; 15 epochs; softmax cross-entropy on the outputs;
+- each epoch's batches in the order of a fresh torch.randperm, the last one short if need be;
+- after each epoch: the validation set (fashion-lenet) and the test set, each in file order in
+  batches of the training batch size, the loss being the mean of the batches' mean losses;
+- fashion-lenet keeps the weights whenever the validation loss does not increase (<=) and the
+  final test uses the best ones; mnist-cnn's final test uses the final weights.
+torch.manual_seed(--seed) seeds everything, drawn from PyTorch's CPU generator in this order: the
+split, the initial weights, then each epoch's permutation (mnist-cnn's dropout also draws from it
+on the CPU and from the CUDA generator on a GPU, so its batches differ between the two).
+
+epoch_seconds times the training loop only (the CUDA queue drained before each clock reading);
+evaluation is outside it, as in kiln. --metrics writes kiln's JSON Lines keys, so scripts/plot.py
+and the reports read both. Exit status: 0 on success, 2 on a usage error, 1 on any other error,
+with one line on stderr.
+"""
+
+import argparse
+import copy
+import dataclasses
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+try:
+    import torch
+    from torch.nn import functional
+except ImportError as _error:
+    sys.exit(f"pytorch_recipe.py: needs PyTorch (Debian: apt-get install python3-torch): {_error}")
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "golden"))
+import idx_io  # noqa: E402  (tests/golden, shared with tests/apps/torch_interop.py)
+import seed_modules  # noqa: E402
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """One seed's training recipe (../shared/RECIPES.md)."""
+
+    dataset: str  # the folder under data/
+    optimizer: type
+    learning_rate: float
+    batch_size: int
+    validation_images: int  # held out of the training file at random; 0: none
+
+
+RECIPES = {
+    "mnist-cnn": Recipe("mnist", torch.optim.Adam, 1e-3, 32, 0),
+    "fashion-lenet": Recipe("fashion-mnist", torch.optim.SGD, 0.04, 20, 12000),
+}
+EPOCHS = 15
+
+
+class RunError(Exception):
+    """A failure reported in one line on stderr, exit status 1."""
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", choices=sorted(RECIPES), default="mnist-cnn",
+                        help="the network and its recipe (default: mnist-cnn)")
+    parser.add_argument("--data", type=Path,
+                        help="the dataset folder with the four IDX files, raw or .gz (default: "
+                             "data/mnist or data/fashion-mnist of this repository)")
+    parser.add_argument("--epochs", type=int, default=EPOCHS,
+                        help=f"training epochs (default: {EPOCHS})")
+    parser.add_argument("--seed", type=int, default=0, help="torch.manual_seed (default: 0)")
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                        help="auto: CUDA when PyTorch sees a GPU, else the CPU (default: auto)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch.set_num_threads (default: 1, for comparisons on the CPU)")
+    parser.add_argument("--allow-tf32", action="store_true",
+                        help="let cuBLAS and cuDNN use TF32 (default: off, float32 throughout)")
+    parser.add_argument("--metrics", type=Path,
+                        help="write one JSON object per epoch (kiln's --metrics keys) here")
+    parser.add_argument("--max-steps", type=int, default=0,
+                        help="stop after N optimizer steps in all, then evaluate as usual "
+                             "(quick checks; default: 0, no limit)")
+    parser.add_argument("--eval-limit", type=int, default=0,
+                        help="evaluate on the first N images of each set (quick checks; "
+                             "default: 0, all)")
+    args = parser.parse_args()
+    for name in ("epochs", "threads"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("max_steps", "eval_limit"):
+        if getattr(args, name) < 0:
+            parser.error(f"--{name.replace('_', '-')} must not be negative")
+    if args.data is None:
+        args.data = REPO / "data" / RECIPES[args.model].dataset
+    return args
+
+
+def choose_device(requested):
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        print("no GPU visible to PyTorch: running on the CPU")
+        return torch.device("cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise RunError("--device cuda: PyTorch sees no GPU (torch.cuda.is_available() is False)")
+    return torch.device(requested)
+
+
+def set_tf32(allow):
+    """Sets both TF32 switches explicitly (PyTorch 1.13's defaults differ: cuBLAS off, cuDNN on)
+    and says which are in force."""
+    torch.backends.cuda.matmul.allow_tf32 = allow
+    torch.backends.cudnn.allow_tf32 = allow
+    print(f"TF32: torch.backends.cuda.matmul.allow_tf32={torch.backends.cuda.matmul.allow_tf32}, "
+          f"torch.backends.cudnn.allow_tf32={torch.backends.cudnn.allow_tf32}")
+
+
+def load_split(folder, split, device):
+    """(images float32 N x 1 x 28 x 28 in [0, 1], labels int64) of "train" or "t10k" on device."""
+    try:
+        images, labels = idx_io.read_split(folder, split)
+    except (OSError, idx_io.IdxError) as error:
+        raise RunError(str(error)) from None
+    # uint8 -> float32, then a float32 division by 255, as ToTensor and kiln's gather_batch do.
+    x = torch.from_numpy(images.copy()).to(device).float().div(255).unsqueeze(1)
+    return x, torch.from_numpy(labels.copy()).to(device).long()
+
+
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def evaluate(module, x, y, batch_size):
+    """(mean over batches of each batch's mean cross-entropy, correct predictions), file order."""
+    module.eval()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    batches = 0
+    with torch.no_grad():
+        for first in range(0, len(x), batch_size):
+            output = module(x[first:first + batch_size])
+            target = y[first:first + batch_size]
+            loss_sum += functional.cross_entropy(output, target).double()
+            correct += (output.argmax(dim=1) == target).sum()
+            batches += 1
+    return loss_sum.item() / batches, correct.item()
+
+
+def train_epoch(module, optimizer, x, y, order, batch_size, steps_left):
+    """One pass over order's images, stopping after steps_left steps (None: no limit). Returns
+    (batches, images, summed batch losses, correct predictions, seconds of the loop)."""
+    module.train()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
+    correct = torch.zeros((), dtype=torch.int64, device=x.device)
+    batches = images = 0
+    synchronize(x.device)
+    start = time.perf_counter()
+    for first in range(0, len(order), batch_size):
+        if steps_left is not None and batches >= steps_left:
+            break
+        index = order[first:first + batch_size]
+        inputs, target = x[index], y[index]
+        optimizer.zero_grad()
+        output = module(inputs)
+        loss = functional.cross_entropy(output, target)
+        loss.backward()
+        optimizer.step()
+        # Summed on the device, read once per epoch, so the loop never waits for the GPU.
+        loss_sum += loss.detach().double()
+        correct += (output.detach().argmax(dim=1) == target).sum()
+        batches += 1
+        images += len(index)
+    synchronize(x.device)
+    seconds = time.perf_counter() - start
+    return batches, images, loss_sum.item(), correct.item(), seconds
+
+
+def epoch_text(line, epochs, best, complete):
+    """The line printed after an epoch, from its metrics."""
+    text = (f"epoch {line['epoch']}/{epochs}: train loss {line['train_loss']:.4f}, accuracy "
+            f"{100 * line['train_acc']:.2f}%")
+    if line["val_loss"] is not None:
+        text += (f"; validation loss {line['val_loss']:.4f}, accuracy "
+                 f"{100 * line['val_acc']:.2f}%{' (best)' if best else ''}")
+    text += (f"; test loss {line['test_loss']:.4f}, accuracy {100 * line['test_acc']:.2f}%; "
+             f"{line['epoch_seconds']:.1f} s ({line['images_per_second']:.0f} images/s)")
+    return text + ("" if complete else " [stopped inside the epoch]")
+
+
+def run(args):
+    recipe = RECIPES[args.model]
+    torch.set_num_threads(args.threads)
+    device = choose_device(args.device)
+    set_tf32(args.allow_tf32)
+    torch.manual_seed(args.seed)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    print(f"PyTorch {torch.__version__} on {device.type} ({name or platform.machine()}), "
+          f"{torch.get_num_threads()} CPU thread(s), seed {args.seed}")
+
+    x_train, y_train = load_split(args.data, "train", device)
+    x_test, y_test = load_split(args.data, "t10k", device)
+    # fashion-lenet: the seed's random_split, drawn before the model is made, as the seed does.
+    split = (torch.randperm(len(x_train)) if recipe.validation_images > 0
+             else torch.arange(len(x_train)))
+    train_index = split[:len(x_train) - recipe.validation_images]
+    validation_index = split[len(train_index):].to(device)
+    x_validation = x_train[validation_index]
+    y_validation = y_train[validation_index]
+    module = seed_modules.MODELS[args.model]().to(device)
+    optimizer = recipe.optimizer(module.parameters(), lr=recipe.learning_rate)
+    parameters = sum(p.numel() for p in module.parameters())
+    print(f"{args.model}: {parameters:,} parameters, {type(optimizer).__name__} lr "
+          f"{recipe.learning_rate:g}, batch {recipe.batch_size}; {len(train_index):,} training, "
+          f"{recipe.validation_images:,} validation, {len(x_test):,} test images from "
+          f"{args.data}")
+    if args.eval_limit > 0:
+        x_validation, y_validation = x_validation[:args.eval_limit], y_validation[:args.eval_limit]
+        x_test, y_test = x_test[:args.eval_limit], y_test[:args.eval_limit]
+        print(f"--eval-limit {args.eval_limit}: evaluating the first {len(x_test):,} test images"
+              + (f" and {len(x_validation):,} validation images" if len(x_validation) else ""))
+
+    metrics = args.metrics.open("w") if args.metrics else None
+    best_loss, best_epoch, best_state = math.inf, 0, None
+    steps = trained_images = 0
+    trained_seconds = 0.0
+    try:
+        for epoch in range(1, args.epochs + 1):
+            steps_left = args.max_steps - steps if args.max_steps > 0 else None
+            if steps_left == 0:
+                break
+            order = train_index[torch.randperm(len(train_index))].to(device)
+            batches, images, loss_sum, correct, seconds = train_epoch(
+                module, optimizer, x_train, y_train, order, recipe.batch_size, steps_left)
+            steps += batches
+            trained_images += images
+            trained_seconds += seconds
+            train_loss = loss_sum / batches
+            if not math.isfinite(train_loss):
+                raise RunError(f"training diverged: the mean loss of epoch {epoch} is "
+                               f"{train_loss}")
+            line = {"epoch": epoch, "train_loss": train_loss, "train_acc": correct / images,
+                    "val_loss": None, "val_acc": None}
+            best = False
+            if recipe.validation_images > 0:
+                loss, correct = evaluate(module, x_validation, y_validation, recipe.batch_size)
+                line["val_loss"], line["val_acc"] = loss, correct / len(x_validation)
+                if loss <= best_loss:
+                    best, best_loss, best_epoch = True, loss, epoch
+                    best_state = copy.deepcopy(module.state_dict())
+            loss, correct = evaluate(module, x_test, y_test, recipe.batch_size)
+            line["test_loss"], line["test_acc"] = loss, correct / len(x_test)
+            line["epoch_seconds"] = seconds
+            line["images_per_second"] = images / max(seconds, 1e-9)
+            print(epoch_text(line, args.epochs, best, images == len(order)), flush=True)
+            if metrics:
+                metrics.write(json.dumps(line) + "\n")
+                metrics.flush()
+    finally:
+        if metrics:
+            metrics.close()
+
+    which = "final weights"
+    if best_state is not None:
+        module.load_state_dict(best_state)
+        which = f"weights of epoch {best_epoch}, best on validation"
+    test_loss, correct = evaluate(module, x_test, y_test, recipe.batch_size)
+    # kiln's result line, word for word, so one parser reads both.
+    print(f"test ({which}): loss {test_loss:.6f}, accuracy {100 * correct / len(x_test):.2f}% "
+          f"({correct}/{len(x_test)}) after {steps} steps")
+    if trained_seconds > 0:
+        print(f"trained {trained_images} images in {trained_seconds:.1f} s "
+              f"({trained_images / trained_seconds:.0f} images/s) on {device.type}")
+
+
+def main():
+    args = parse_args()
+    try:
+        run(args)
+    except (RunError, OSError) as error:
+        print(f"pytorch_recipe.py: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+// train_mnist_gpu's command line, parsed in-process: flags reach the options, unset settings stay
+// unset (the recipe or a resumed state fills them), predict is its own command, and every usage
+// error is one line naming the flag.
+#include "apps/command_line.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace kiln::app {
+namespace {
+
+Command parse(std::vector<const char*> arguments) {
+  arguments.insert(arguments.begin(), "train_mnist_gpu");
+  return parse_command_line(static_cast<int>(arguments.size()), arguments.data());
+}
+
+std::string usage_error(std::vector<const char*> arguments) {
+  try {
+    parse(std::move(arguments));
+  } catch (const UsageError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(CommandLine, NoFlagsTrainsTheDefaultModelWithItsRecipe) {
+  const Command command = parse({});
+  EXPECT_EQ(command.kind, Command::Kind::train);
+  EXPECT_EQ(command.train.model, "mnist-cnn");
+  EXPECT_EQ(command.backend, "auto");
+  EXPECT_FALSE(command.train.epochs || command.train.batch_size || command.train.learning_rate ||
+               command.train.optimizer || command.train.dropout || command.train.seed ||
+               command.train.shuffle);
+  EXPECT_EQ(command.train.max_steps, 0);
+  EXPECT_FALSE(command.train.quiet);
+}
+
+TEST(CommandLine, FlagsReachTheOptions) {
+  const Command command = parse({"--model",
+                                 "fashion-lenet",
+                                 "--backend",
+                                 "cpu",
+                                 "--epochs",
+                                 "3",
+                                 "--batch-size",
+                                 "64",
+                                 "--lr",
+                                 "0.5",
+                                 "--optimizer",
+                                 "adam",
+                                 "--seed",
+                                 "18446744073709551615",
+                                 "--no-shuffle",
+                                 "--max-steps",
+                                 "7",
+                                 "--eval-limit",
+                                 "100",
+                                 "--metrics",
+                                 "m.jsonl",
+                                 "--predictions",
+                                 "p.csv",
+                                 "--save",
+                                 "w.safetensors",
+                                 "--quiet",
+                                 "--data",
+                                 "d"});
+  EXPECT_EQ(command.train.model, "fashion-lenet");
+  EXPECT_EQ(command.backend, "cpu");
+  EXPECT_EQ(command.train.epochs, 3);
+  EXPECT_EQ(command.train.batch_size, 64);
+  EXPECT_EQ(command.train.learning_rate, 0.5);
+  EXPECT_EQ(command.train.optimizer, models::OptimizerKind::adam);
+  EXPECT_EQ(command.train.seed, 18446744073709551615u);
+  EXPECT_EQ(command.train.shuffle, false);
+  EXPECT_EQ(command.train.max_steps, 7);
+  EXPECT_EQ(command.train.eval_limit, 100);
+  EXPECT_EQ(command.train.metrics, "m.jsonl");
+  EXPECT_EQ(command.train.predictions, "p.csv");
+  EXPECT_EQ(command.train.save, "w.safetensors");
+  EXPECT_TRUE(command.train.quiet);
+  EXPECT_EQ(command.data_dir, "d");
+}
+
+TEST(CommandLine, PredictIsItsOwnCommand) {
+  // The test's own source file stands in for weights: only its existence is checked here.
+  const Command command = parse({"predict", "--model", "fashion-lenet", "--weights", __FILE__,
+                                 "--index", "9", "--backend", "cpu"});
+  EXPECT_EQ(command.kind, Command::Kind::predict);
+  EXPECT_EQ(command.predict.model, "fashion-lenet");
+  EXPECT_EQ(command.predict.weights, __FILE__);
+  EXPECT_EQ(command.predict.index, 9);
+  EXPECT_EQ(command.backend, "cpu");
+  EXPECT_NE(usage_error({"predict", "--index", "1"}), "") << "--weights is required";
+  EXPECT_NE(usage_error({"predict", "--weights", __FILE__, "--image", __FILE__, "--idx", __FILE__}),
+            "");
+}
+
+TEST(CommandLine, HelpIsTheManualAtEitherLevel) {
+  const Command top = parse({"--help"});
+  EXPECT_EQ(top.kind, Command::Kind::help);
+  for (const char* expected : {"--model", "--resume", "predict", "Examples:", "Exit status:"}) {
+    EXPECT_NE(top.help.find(expected), std::string::npos) << expected;
+  }
+  const Command predict = parse({"predict", "--help"});
+  EXPECT_EQ(predict.kind, Command::Kind::help);
+  EXPECT_NE(predict.help.find("--weights"), std::string::npos) << predict.help;
+}
+
+TEST(CommandLine, UsageErrorsAreOneLineNamingTheFlag) {
+  const std::vector<std::pair<std::vector<const char*>, std::string>> cases = {
+      {{"--epochs", "0"}, "--epochs: must be a whole number of at least 1, got '0'"},
+      {{"--batch-size", "-3"}, "--batch-size: must be a whole number from 1 to 65536"},
+      {{"--lr", "nan"}, "--lr: must be a positive finite number, got 'nan'"},
+      {{"--dropout", "1"}, "--dropout: must be a probability in [0, 1), got '1'"},
+      {{"--seed", "-1"}, "--seed: must be a whole number from 0 to 2^64 - 1"},
+      {{"--model", "resnet"}, "--model: resnet not in {mnist-cnn,fashion-lenet}"},
+      {{"--bogus"}, "--bogus"},
+      {{"--init", "/nonexistent/w.safetensors"}, "/nonexistent/w.safetensors"},
+  };
+  for (const auto& [arguments, expected] : cases) {
+    const std::string message = usage_error(arguments);
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+}
+
+}  // namespace
+}  // namespace kiln::app
