@@ -511,14 +511,50 @@ void Trainer::read_losses(double* window_sum) {
   run.allocator.copy_to_host(losses.data(), run.losses.data, count * sizeof(float));
   for (std::size_t i = 0; i < count; ++i) {
     if (!std::isfinite(losses[i])) {
-      throw std::runtime_error(
-          fmt::format("training diverged: the loss is {} at epoch {}, step {} (try a lower --lr)",
-                      std::isnan(losses[i]) ? "NaN" : "infinite", run.epoch + 1,
-                      run.steps - run.window_used + static_cast<std::int64_t>(i) + 1));
+      throw std::runtime_error(fmt::format(
+          "training diverged: the loss is {} at epoch {}, step {}; {} (try a lower --lr)",
+          std::isnan(losses[i]) ? "NaN" : "infinite", run.epoch + 1,
+          run.steps - run.window_used + static_cast<std::int64_t>(i) + 1, divergence_source()));
     }
     *window_sum += losses[i];
   }
   run.window_used = 0;
+}
+
+namespace {
+
+bool all_finite(const std::vector<float>& values) {
+  return std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); });
+}
+
+}  // namespace
+
+// Where the non-finite values start: the first parameter in model order that holds one, else the
+// first layer whose output does on the epoch's first batch (a forward pass that changes nothing
+// kept), else the loss itself.
+std::string Trainer::divergence_source() {
+  Impl& run = *impl_;
+  for (const Parameter* parameter : graph_.parameters()) {
+    std::vector<float> values(static_cast<std::size_t>(parameter->value.elements()));
+    run.allocator.copy_to_host(values.data(), parameter->value.data, parameter->value.bytes());
+    if (!all_finite(values)) return fmt::format("parameter {} is not finite", parameter->name);
+  }
+  const std::int64_t rows = std::min<std::int64_t>(settings_.batch_size, run.train_count());
+  const Tensor x = first_rows(run.x, rows);
+  const Tensor y = first_rows(run.y, rows);
+  run.backend.gather_batch(run.train_images.u8(), run.train_labels.u8(), kImageElements,
+                           run.epoch_order.i32(), static_cast<int>(rows), x.f32(), y.i32());
+  graph_.forward(run.backend, run.counters, true, x);
+  for (std::size_t i = 0; i < graph_.layer_count(); ++i) {
+    const Tensor& output = graph_.last_output(i);
+    std::vector<float> values(static_cast<std::size_t>(output.elements()));
+    run.allocator.copy_to_host(values.data(), output.data, output.bytes());
+    if (!all_finite(values)) {
+      return fmt::format("the parameters are finite, but the output of layer {} ({}) is not",
+                         graph_.layer(i).name(), graph_.layer(i).describe());
+    }
+  }
+  return "the parameters and every layer's output are finite, the loss is not";
 }
 
 Evaluation Trainer::evaluate(const EvaluationSet& set, std::vector<float>* all_logits) {

@@ -150,6 +150,7 @@ class Trainer {
   void start_epoch();
   // Reads the losses written since the last read into the epoch's sum; throws if one diverged.
   void read_losses(double* window_sum);
+  std::string divergence_source();
   EpochMetrics finish_epoch(double train_seconds, std::int64_t images);
   // With all_logits, also every image's logits, image after image.
   Evaluation evaluate(const EvaluationSet& set, std::vector<float>* all_logits);

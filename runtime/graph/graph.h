@@ -42,6 +42,8 @@ class Graph {
   const Shape& output_shape() const { return output_shapes_.back(); }
   std::size_t layer_count() const { return layers_.size(); }
   Layer& layer(std::size_t index) { return *layers_[index]; }
+  // Layer `index`'s output in the last forward pass (for diagnosis: which layer went non-finite).
+  const Tensor& last_output(std::size_t index) const { return last_forward_[index].output; }
   // A table like the seeds print: layer, kind, output shape (N for the batch), parameters.
   std::string summary() const;
 
