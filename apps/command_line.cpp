@@ -12,11 +12,13 @@ namespace {
 
 using models::OptimizerKind;
 
-// Flag checks whose messages say what is wanted; CLI11 prefixes them with the flag.
+// Flag checks whose messages say what is wanted; CLI11 prefixes them with the flag. Added with
+// transform(), as they hand a whole number on in plain decimal: CLI11 reads integers in C's base 0,
+// so "010", checked here as ten, would otherwise be stored as eight.
 template <typename T>
 CLI::Validator number_check(const char* wanted, bool (*accept)(T)) {
   return CLI::Validator(
-      [wanted, accept](const std::string& text) -> std::string {
+      [wanted, accept](std::string& text) -> std::string {
         T value{};
         std::size_t used = 0;
         try {
@@ -32,6 +34,7 @@ CLI::Validator number_check(const char* wanted, bool (*accept)(T)) {
         if (used != text.size() || used == 0 || !accept(value)) {
           return fmt::format("must be {}, got '{}'", wanted, text);
         }
+        if constexpr (!std::is_floating_point_v<T>) text = std::to_string(value);
         return "";
       },
       wanted);
@@ -92,29 +95,31 @@ Command parse_command_line(int argc, const char* const* argv) {
   const auto whole_at_least_0 = number_check<std::uint64_t>(
       "a whole number of at least 0", [](std::uint64_t v) { return v <= INT64_MAX; });
   app.add_option("--epochs", options.epochs, "Epochs to train (recipe: 15)")
-      ->check(whole_at_least_1);
+      ->transform(whole_at_least_1);
   app.add_option("--batch-size", options.batch_size, "Images per batch (recipe: 32 or 20)")
-      ->check(number_check<std::uint64_t>("a whole number from 1 to 65536",
-                                          [](std::uint64_t v) { return v >= 1 && v <= 65536; }));
+      ->transform(number_check<std::uint64_t>(
+          "a whole number from 1 to 65536", [](std::uint64_t v) { return v >= 1 && v <= 65536; }));
   app.add_option("--lr", options.learning_rate, "Learning rate (recipe: 1e-3 or 0.04)")
-      ->check(number_check<double>("a positive finite number",
-                                   [](double v) { return v > 0 && std::isfinite(v); }));
+      ->transform(number_check<double>("a positive finite number",
+                                       [](double v) { return v > 0 && std::isfinite(v); }));
   app.add_option("--optimizer", optimizer, "sgd or adam (recipe: adam or sgd)")
       ->check(CLI::IsMember({"sgd", "adam"}));
   app.add_option("--dropout", options.dropout, "Dropout probability of mnist-cnn (recipe: 0.3)")
-      ->check(number_check<double>("a probability in [0, 1)",
-                                   [](double v) { return v >= 0 && v < 1; }));
+      ->transform(number_check<double>("a probability in [0, 1)", [](double v) {
+        // As the float it is stored in, too: 0.99999999999 rounds to 1.
+        return v >= 0 && v < 1 && static_cast<float>(v) < 1;
+      }));
   app.add_option("--seed", options.seed,
                  "Keys initialisation, split, shuffles and dropout (default 0)")
-      ->check(number_check<std::uint64_t>("a whole number from 0 to 2^64 - 1",
-                                          [](std::uint64_t) { return true; }));
+      ->transform(number_check<std::uint64_t>("a whole number from 0 to 2^64 - 1",
+                                              [](std::uint64_t) { return true; }));
   app.add_flag("--no-shuffle", no_shuffle, "Take the training batches in file order");
   app.add_option("--max-steps", options.max_steps,
                  "Stop after N optimizer steps in all, then evaluate and save as usual")
-      ->check(whole_at_least_0);
+      ->transform(whole_at_least_0);
   app.add_option("--eval-limit", options.eval_limit,
                  "Evaluate on the first N images of each evaluation set only (quick checks)")
-      ->check(whole_at_least_0);
+      ->transform(whole_at_least_0);
   app.add_option("--init", options.init,
                  "Start from these weights (kiln's, or a PyTorch state_dict in safetensors)")
       ->check(CLI::ExistingFile);
@@ -151,7 +156,7 @@ Command parse_command_line(int argc, const char* const* argv) {
       ->add_option("--index", predict_options.index,
                    "Which image of --idx, or of the model's test set when neither --image nor "
                    "--idx is given (default 0)")
-      ->check(whole_at_least_0)
+      ->transform(whole_at_least_0)
       ->excludes(image_option);
   image_option->excludes(idx_option);
   predict_command->add_option("--data", predict_options.data_dir,

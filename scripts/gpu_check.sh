@@ -226,7 +226,7 @@ fi
 if $built && step list-tests 60 list_tests; then
   # Repository rules (label repo) need git, clang-format and npm, which the GPU machine lacks; CI
   # checks them. Everything else runs, the GPU tests included.
-  step ctest 180 ctest --test-dir "$build" -LE repo --parallel "$jobs" --output-on-failure \
+  step ctest 180 ctest --test-dir "$build" -LE 'repo|fuzz' --parallel "$jobs" --output-on-failure \
     --output-junit "$out/ctest.xml" || true
   mapfile -t gpu_tests < <(python3 -c '
 import json, sys

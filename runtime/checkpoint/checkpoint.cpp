@@ -178,7 +178,12 @@ void save_weights(const fs::path& path, std::string_view model,
 
 void load_weights(const fs::path& path, std::string_view model, std::span<NamedTensor> expected,
                   const std::map<std::string, std::string>& aliases) {
-  const SafetensorsContents contents = read_safetensors(path);
+  load_weights(read_safetensors(path), path, model, expected, aliases);
+}
+
+void load_weights(const SafetensorsContents& contents, const fs::path& path, std::string_view model,
+                  std::span<NamedTensor> expected,
+                  const std::map<std::string, std::string>& aliases) {
   const Header header = read_header(path, contents.metadata, model);
   if (header.model != model) fail(path, "holds weights of model {}, not {}", header.model, model);
 
@@ -252,7 +257,11 @@ void save_training_state(const fs::path& path, const TrainingState& state) {
 }
 
 TrainingState load_training_state(const fs::path& path, std::string_view model) {
-  const SafetensorsContents contents = read_safetensors(path);
+  return load_training_state(read_safetensors(path), path, model);
+}
+
+TrainingState load_training_state(const SafetensorsContents& contents, const fs::path& path,
+                                  std::string_view model) {
   const Header header = read_header(path, contents.metadata, model);
   if (header.kind != FileKind::training_state) {
     fail(path,

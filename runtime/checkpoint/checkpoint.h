@@ -62,6 +62,12 @@ void load_weights(const std::filesystem::path& path, std::string_view model,
                   std::span<NamedTensor> expected,
                   const std::map<std::string, std::string>& aliases = {});
 
+// load_weights on a file already read (read_safetensors or parse_safetensors); `source` stands for
+// the path in errors. The fuzzers of tests/fuzz drive it.
+void load_weights(const SafetensorsContents& contents, const std::filesystem::path& source,
+                  std::string_view model, std::span<NamedTensor> expected,
+                  const std::map<std::string, std::string>& aliases = {});
+
 // Everything needed to continue a run: the weights under their names, the optimizer's tensors,
 // and the trainer's fields (epoch, step, seed, best loss as exact text, the run's settings...).
 struct TrainingState {
@@ -74,6 +80,9 @@ void save_training_state(const std::filesystem::path& path, const TrainingState&
 
 // Reads a training state of `model`; refuses a weights-only file. Tensors come in name order.
 TrainingState load_training_state(const std::filesystem::path& path, std::string_view model);
+// The same on a file already read; `source` stands for the path in errors.
+TrainingState load_training_state(const SafetensorsContents& contents,
+                                  const std::filesystem::path& source, std::string_view model);
 
 // Fields as exact text: the shortest text that reads back as the very same double.
 std::string exact_text(double value);

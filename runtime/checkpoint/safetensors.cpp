@@ -25,11 +25,22 @@ static_assert(std::endian::native == std::endian::little,
 
 // The safetensors library refuses headers over 100 MB; so does kiln.
 constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
+// The most elements a tensor may have, and so the most any one extent may be.
+constexpr std::uint64_t kMaxElements = std::uint64_t{std::numeric_limits<std::uint32_t>::max()} * 8;
 
 template <typename... Args>
 [[noreturn]] void fail(const fs::path& path, fmt::format_string<Args...> fault, Args&&... args) {
   throw SafetensorsError(
       fmt::format("{}: {}", path.string(), fmt::format(fault, std::forward<Args>(args)...)));
+}
+
+// A header value as an error message quotes it. dump() recurses once per level of nesting, so a
+// crafted value nested a hundred thousand deep would overflow the stack: only a value whose
+// elements are all scalars is quoted; a deeper one is named by its type.
+std::string quoted(const json& value) {
+  const bool flat = std::none_of(value.begin(), value.end(),
+                                 [](const json& element) { return element.is_structured(); });
+  return flat ? value.dump() : fmt::format("(a nested JSON {})", value.type_name());
 }
 
 bool parse_dtype(std::string_view name, DType& dtype) {
@@ -68,19 +79,20 @@ Tensor parse_entry(const fs::path& path, const std::string& name, const json& en
   Tensor tensor;
   const json& dtype = entry["dtype"];
   if (!dtype.is_string() || !parse_dtype(dtype.get<std::string>(), tensor.dtype)) {
-    fail(path, "tensor '{}': unsupported dtype {}", name, dtype.dump());
+    fail(path, "tensor '{}': unsupported dtype {}", name, quoted(dtype));
   }
   const json& shape = entry["shape"];
   if (!shape.is_array()) fail(path, "tensor '{}': shape is not a list", name);
   std::uint64_t elements = 1;
   for (const json& extent : shape) {
     if (!extent.is_number_unsigned()) {
-      fail(path, "tensor '{}': shape {} has a non-integer or negative extent", name, shape.dump());
+      fail(path, "tensor '{}': shape {} has a non-integer or negative extent", name, quoted(shape));
     }
     const auto value = extent.get<std::uint64_t>();
-    if (value != 0 &&
-        elements > std::numeric_limits<std::uint32_t>::max() * std::uint64_t{8} / value) {
-      fail(path, "tensor '{}': shape {} is too large", name, shape.dump());
+    // Each extent as well as the product: after a zero extent the product stays 0, and an extent
+    // over 2^63 would turn negative in the shape.
+    if (value > kMaxElements || (value != 0 && elements > kMaxElements / value)) {
+      fail(path, "tensor '{}': shape {} is too large", name, quoted(shape));
     }
     elements *= value;
     tensor.shape.push_back(static_cast<std::int64_t>(value));
@@ -98,7 +110,7 @@ Tensor parse_entry(const fs::path& path, const std::string& name, const json& en
   const std::uint64_t expected_bytes = elements * dtype_size(tensor.dtype);
   if (range.second - range.first != expected_bytes) {
     fail(path, "tensor '{}': {} bytes for shape {} of {}, which needs {}", name,
-         range.second - range.first, shape.dump(), dtype_name(tensor.dtype), expected_bytes);
+         range.second - range.first, quoted(shape), dtype_name(tensor.dtype), expected_bytes);
   }
   const auto first = data.begin() + static_cast<std::ptrdiff_t>(range.first);
   tensor.bytes.assign(first, first + static_cast<std::ptrdiff_t>(expected_bytes));
@@ -180,7 +192,10 @@ std::int64_t Tensor::element_count() const {
 }
 
 SafetensorsContents read_safetensors(const fs::path& path) {
-  const std::vector<std::byte> file = read_all(path);
+  return parse_safetensors(read_all(path), path);
+}
+
+SafetensorsContents parse_safetensors(std::span<const std::byte> file, const fs::path& path) {
   if (file.size() < 8)
     fail(path, "truncated: {} bytes, too few for the header length", file.size());
   std::uint64_t header_bytes = 0;

@@ -45,6 +45,11 @@ struct SafetensorsContents {
 
 SafetensorsContents read_safetensors(const std::filesystem::path& path);
 
+// read_safetensors on a file's bytes already in memory, with the same checks and messages;
+// `source` stands for the path in them. The fuzzers of tests/fuzz drive it.
+SafetensorsContents parse_safetensors(std::span<const std::byte> file,
+                                      const std::filesystem::path& source);
+
 // Writes atomically: to a temporary file beside `path`, flushed to disk, then renamed over it,
 // so a failed write never damages an existing file. Tensors are laid out in name order.
 void write_safetensors(const std::filesystem::path& path, const SafetensorsContents& contents);

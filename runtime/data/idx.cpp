@@ -221,40 +221,70 @@ struct IdxContents {
   std::vector<std::uint8_t> elements;
 };
 
-IdxContents read_idx(const fs::path& path, std::string_view kind,
-                     std::span<const std::string_view> dimension_names) {
-  std::vector<std::uint8_t> bytes = read_file_inflating_gzip(path, kMaxIdxBytes);
-  std::vector<std::int64_t> dims = parse_idx(path, bytes, kind, dimension_names);
+// A file's bytes, raw or gzip-compressed, read as an IDX file of `kind`.
+IdxContents parse_idx_file(std::vector<std::uint8_t> file_bytes, const fs::path& source,
+                           std::string_view kind,
+                           std::span<const std::string_view> dimension_names) {
+  std::vector<std::uint8_t> bytes = inflate_if_gzip(std::move(file_bytes), source, kMaxIdxBytes);
+  std::vector<std::int64_t> dims = parse_idx(source, bytes, kind, dimension_names);
   return {std::move(dims), std::move(bytes)};
+}
+
+void check_max_bytes(std::string_view function, std::int64_t max_bytes) {
+  if (max_bytes < 1) {
+    throw std::invalid_argument(
+        fmt::format("{}: max_bytes is {}, expected at least 1", function, max_bytes));
+  }
+}
+
+void check_num_classes(std::string_view function, int num_classes) {
+  if (num_classes < 1 || num_classes > 256) {
+    throw std::invalid_argument(
+        fmt::format("{}: num_classes is {}, expected 1..256", function, num_classes));
+  }
 }
 
 }  // namespace
 
 std::vector<std::uint8_t> read_file_inflating_gzip(const fs::path& path, std::int64_t max_bytes) {
-  if (max_bytes < 1) {
-    throw std::invalid_argument(
-        fmt::format("read_file_inflating_gzip: max_bytes is {}, expected at least 1", max_bytes));
+  check_max_bytes("read_file_inflating_gzip", max_bytes);
+  return inflate_if_gzip(read_whole_file(path, max_bytes), path, max_bytes);
+}
+
+std::vector<std::uint8_t> inflate_if_gzip(std::vector<std::uint8_t> bytes, const fs::path& source,
+                                          std::int64_t max_bytes) {
+  check_max_bytes("inflate_if_gzip", max_bytes);
+  if (bytes.size() > static_cast<std::uint64_t>(max_bytes)) {
+    fail(source, "{} bytes, over the limit of {} bytes", bytes.size(), max_bytes);
   }
   // Recognised by content: the reference files are .gz, but a user may have unpacked them.
-  std::vector<std::uint8_t> bytes = read_whole_file(path, max_bytes);
   if (!is_gzip(bytes)) return bytes;
-  return gunzip(path, bytes, static_cast<std::size_t>(max_bytes));
+  return gunzip(source, bytes, static_cast<std::size_t>(max_bytes));
 }
 
 ImageSet read_idx_images(const fs::path& path) {
-  IdxContents contents = read_idx(path, "images", kImageDimensions);
+  return parse_idx_images(read_whole_file(path, kMaxIdxBytes), path);
+}
+
+ImageSet parse_idx_images(std::vector<std::uint8_t> file_bytes, const fs::path& source) {
+  IdxContents contents = parse_idx_file(std::move(file_bytes), source, "images", kImageDimensions);
   return {contents.dims[0], contents.dims[1], contents.dims[2], std::move(contents.elements)};
 }
 
 std::vector<std::uint8_t> read_idx_labels(const fs::path& path, int num_classes) {
-  if (num_classes < 1 || num_classes > 256) {
-    throw std::invalid_argument(
-        fmt::format("read_idx_labels: num_classes is {}, expected 1..256", num_classes));
-  }
-  std::vector<std::uint8_t> labels = read_idx(path, "labels", kLabelDimensions).elements;
+  // Checked before the file is read: a wrong count is the caller's mistake, whatever the file.
+  check_num_classes("read_idx_labels", num_classes);
+  return parse_idx_labels(read_whole_file(path, kMaxIdxBytes), num_classes, path);
+}
+
+std::vector<std::uint8_t> parse_idx_labels(std::vector<std::uint8_t> file_bytes, int num_classes,
+                                           const fs::path& source) {
+  check_num_classes("parse_idx_labels", num_classes);
+  std::vector<std::uint8_t> labels =
+      parse_idx_file(std::move(file_bytes), source, "labels", kLabelDimensions).elements;
   for (std::size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] >= num_classes) {
-      fail(path, "label out of range: label at index {} is {}, expected 0..{} for {} classes", i,
+      fail(source, "label out of range: label at index {} is {}, expected 0..{} for {} classes", i,
            labels[i], num_classes - 1, num_classes);
     }
   }

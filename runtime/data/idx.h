@@ -30,6 +30,14 @@ inline constexpr std::int64_t kMaxIdxBytes = std::int64_t{1} << 30;
 std::vector<std::uint8_t> read_file_inflating_gzip(const std::filesystem::path& path,
                                                    std::int64_t max_bytes);
 
+// The same on bytes already in memory, named `source` in errors: returned as they are unless they
+// are gzip-compressed (recognised by the magic bytes), inflated then. More than max_bytes, as
+// given or inflated, and a damaged gzip stream are DataErrors; max_bytes below 1 is a caller's
+// mistake (std::invalid_argument).
+std::vector<std::uint8_t> inflate_if_gzip(std::vector<std::uint8_t> bytes,
+                                          const std::filesystem::path& source,
+                                          std::int64_t max_bytes);
+
 // count images of rows x cols pixels, one byte each, image after image in row-major order.
 struct ImageSet {
   std::int64_t count = 0;
@@ -44,6 +52,13 @@ ImageSet read_idx_images(const std::filesystem::path& path);
 // Reads an IDX file of magic 0x00000801: unsigned bytes in 1 dimension. Every label must be below
 // num_classes; num_classes outside 1..256 is a caller's mistake (std::invalid_argument).
 std::vector<std::uint8_t> read_idx_labels(const std::filesystem::path& path, int num_classes);
+
+// The two readers on a file's bytes already in memory, raw or gzip-compressed, with the same checks
+// and messages; `source` stands for the path in them. The fuzzers of tests/fuzz drive these.
+ImageSet parse_idx_images(std::vector<std::uint8_t> file_bytes,
+                          const std::filesystem::path& source);
+std::vector<std::uint8_t> parse_idx_labels(std::vector<std::uint8_t> file_bytes, int num_classes,
+                                           const std::filesystem::path& source);
 
 // Images with one label each.
 struct Dataset {

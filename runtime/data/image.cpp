@@ -233,10 +233,17 @@ struct Gray {
   int height = 0;
 };
 
-void check_size(const fs::path& path, std::int64_t width, std::int64_t height) {
+// Before any pixel is decoded: the size the header claims, against the limit and the file's size.
+void check_size(const fs::path& path, std::int64_t width, std::int64_t height,
+                std::size_t file_bytes) {
   if (width > kMaxImageSide || height > kMaxImageSide) {
     fail(path, "image is {} x {} pixels, over the limit of {} on a side", width, height,
          kMaxImageSide);
+  }
+  if (width * height > kMaxPixelsPerFileByte * static_cast<std::int64_t>(file_bytes)) {
+    fail(path,
+         "image is {} x {} pixels, more than a file of {} bytes can hold: truncated or damaged",
+         width, height, file_bytes);
   }
 }
 
@@ -255,7 +262,7 @@ class PlainPnm {
     if (width < 1 || height < 1) {
       fail(path_, "plain P{}: image is {} x {} pixels", format_, width, height);
     }
-    check_size(path_, width, height);
+    check_size(path_, width, height, bytes_.size());
     const std::int64_t maxval = format_ == '1' ? 1 : number("maxval");
     if (maxval < 1 || maxval > 65535) {
       fail(path_, "plain P{}: maxval {}, expected 1 to 65535", format_, maxval);
@@ -347,7 +354,7 @@ Gray decode_with_stb(const fs::path& path, std::span<const std::uint8_t> bytes) 
     fail(path, "cannot decode as an image: {} (formats read: {})", stbi_failure_reason(),
          kFormatsRead);
   }
-  check_size(path, width, height);
+  check_size(path, width, height, bytes.size());
   const std::unique_ptr<stbi_uc, StbFree> pixels(
       stbi_load_from_memory(bytes.data(), length, &width, &height, &channels, 0));
   if (pixels == nullptr) fail(path, "cannot decode as an image: {}", stbi_failure_reason());
@@ -355,8 +362,21 @@ Gray decode_with_stb(const fs::path& path, std::span<const std::uint8_t> bytes) 
     fail(path, "cannot decode as an image: the decoder returned {} x {} pixels of {} channels",
          width, height, channels);
   }
-  check_size(path, width, height);
+  check_size(path, width, height, bytes.size());
   return {to_gray(pixels.get(), width, height, channels), width, height};
+}
+
+// An image file's bytes, inflated already, decoded and made MNIST-style.
+std::vector<std::uint8_t> image_as_mnist(const std::vector<std::uint8_t>& bytes,
+                                         const fs::path& path) {
+  Gray gray = is_plain_pnm(bytes) ? PlainPnm(path, bytes).decode() : decode_with_stb(path, bytes);
+  const Ink ink = to_ink(std::move(gray.pixels), gray.width, gray.height);
+  const Box box = ink_bounds(ink);
+  if (box.width == 0) {
+    fail(path, "blank image: no ink (no pixel above {} once the background is dark)",
+         kInkThreshold);
+  }
+  return scale_and_centre(ink, box);
 }
 
 }  // namespace
@@ -375,15 +395,12 @@ std::vector<std::uint8_t> mnist_style(std::span<const std::uint8_t> gray, int wi
 }
 
 std::vector<std::uint8_t> load_image_as_mnist(const fs::path& path) {
-  const std::vector<std::uint8_t> bytes = read_file_inflating_gzip(path, kMaxImageFileBytes);
-  Gray gray = is_plain_pnm(bytes) ? PlainPnm(path, bytes).decode() : decode_with_stb(path, bytes);
-  const Ink ink = to_ink(std::move(gray.pixels), gray.width, gray.height);
-  const Box box = ink_bounds(ink);
-  if (box.width == 0) {
-    fail(path, "blank image: no ink (no pixel above {} once the background is dark)",
-         kInkThreshold);
-  }
-  return scale_and_centre(ink, box);
+  return image_as_mnist(read_file_inflating_gzip(path, kMaxImageFileBytes), path);
+}
+
+std::vector<std::uint8_t> decode_image_as_mnist(std::vector<std::uint8_t> file_bytes,
+                                                const fs::path& source) {
+  return image_as_mnist(inflate_if_gzip(std::move(file_bytes), source, kMaxImageFileBytes), source);
 }
 
 }  // namespace kiln::data

@@ -29,6 +29,12 @@ inline constexpr int kInkThreshold = 16;
 // The largest width or height load_image_as_mnist accepts.
 inline constexpr int kMaxImageSide = 16384;
 
+// The most pixels load_image_as_mnist accepts per byte of the (inflated) file: a 1-bit PNG, the
+// densest of the formats in use, packs 8 pixels a byte and deflate up to 1032 bytes in one. A
+// header that claims more is a truncated or damaged file, which stb_image would otherwise decode in
+// full, the missing pixels as zeros (a 17-byte TGA header claims 13874 x 14135 pixels: 0.8 GB).
+inline constexpr std::int64_t kMaxPixelsPerFileByte = 8 * 1032;
+
 // A 28x28 image made the way MNIST's were: grayscale; inverted when the background is light (the
 // mean of the border pixels above 127), since MNIST digits are light on a dark background; cropped
 // to the bounding box of the ink (pixels above kInkThreshold); scaled, keeping the aspect ratio, to
@@ -47,8 +53,13 @@ std::vector<std::uint8_t> mnist_style(std::span<const std::uint8_t> gray, int wi
 // and the plain (ASCII) P1/P2/P3 Netpbm files it does not, of any size; a gzip-compressed file is
 // inflated first, as IDX files are. Converts to grayscale (Rec. 601 luma of RGB, alpha composited
 // over white) and returns mnist_style of it. DataError for a missing file, a directory, an empty
-// file, one that cannot be decoded (with stb's reason), a side over kMaxImageSide, and a blank
-// image (no ink at all).
+// file, one that cannot be decoded (with stb's reason), a side over kMaxImageSide, more pixels
+// than kMaxPixelsPerFileByte allows for the file's size, and a blank image (no ink at all).
 std::vector<std::uint8_t> load_image_as_mnist(const std::filesystem::path& path);
+
+// load_image_as_mnist on a file's bytes already in memory, with the same checks and messages;
+// `source` stands for the path in them. The fuzzers of tests/fuzz drive it.
+std::vector<std::uint8_t> decode_image_as_mnist(std::vector<std::uint8_t> file_bytes,
+                                                const std::filesystem::path& source);
 
 }  // namespace kiln::data

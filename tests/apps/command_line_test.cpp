@@ -126,5 +126,28 @@ TEST(CommandLine, UsageErrorsAreOneLineNamingTheFlag) {
   }
 }
 
+// Found by review and confirmed with tests/fuzz/command_line_fuzzer.cpp's check that a whole
+// number written in decimal digits is stored as that number: the flag checks read "010" as ten,
+// but CLI11 then stored it with C's base 0, as octal eight (and "0099" failed to convert).
+TEST(CommandLine, WholeNumbersAreReadInDecimal) {
+  const Command command = parse({"--epochs", "010", "--batch-size", "0064", "--seed", "0100",
+                                 "--max-steps", "0099", "--eval-limit", "010"});
+  EXPECT_EQ(command.train.epochs, 10);
+  EXPECT_EQ(command.train.batch_size, 64);
+  EXPECT_EQ(command.train.seed, 100u);
+  EXPECT_EQ(command.train.max_steps, 99);
+  EXPECT_EQ(command.train.eval_limit, 10);
+  EXPECT_EQ(parse({"predict", "--weights", __FILE__, "--index", "010"}).predict.index, 10);
+  EXPECT_NE(usage_error({"--epochs", "0x10"}), "");
+}
+
+// Found the same way (the fuzzer's check that --dropout is in [0, 1)): the check compared the
+// double, but the option is a float, where 0.99999999999 is 1.
+TEST(CommandLine, DropoutThatRoundsToOneAsAFloatIsRefused) {
+  EXPECT_NE(usage_error({"--dropout", "0.99999999999"}).find("must be a probability in [0, 1)"),
+            std::string::npos);
+  EXPECT_LT(*parse({"--dropout", "0.99999994"}).train.dropout, 1.0f);
+}
+
 }  // namespace
 }  // namespace kiln::app

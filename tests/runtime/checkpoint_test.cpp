@@ -470,6 +470,21 @@ TEST(CheckpointTrainingState, LoadWeightsReadsTheWeightsAndSkipsTheOptimizersTen
   expect_error([&] { load_weights(path, kModel, more); }, path, {"missing 1 tensor", "fc2.weight"});
 }
 
+// The fuzzers' entry points: contents already read load as the file does, and faults name the
+// source given.
+TEST(CheckpointInMemory, ContentsLoadAsTheFileDoes) {
+  const TempDir dir;
+  const auto path = dir.path() / "mnist-cnn.state";
+  save_training_state(path, sample_state());
+  const SafetensorsContents contents = read_safetensors(path);
+  std::vector<NamedTensor> loaded = empty_like(sample_weights());
+  load_weights(contents, "memory", kModel, loaded);
+  expect_same_tensors(loaded, sample_weights());
+  EXPECT_EQ(load_training_state(contents, "memory", kModel).fields, sample_state().fields);
+  expect_error([&] { load_training_state(contents, "memory", "fashion-lenet"); }, "memory",
+               {"holds a training state of model mnist-cnn, not fashion-lenet"});
+}
+
 TEST(CheckpointWrite, RejectedTensorsLeaveTheExistingFileAlone) {
   const TempDir dir;
   const auto path = dir.path() / "mnist-cnn.safetensors";

@@ -141,6 +141,27 @@ TEST(IdxLabels, RejectsAClassCountOutside1To256AsACallersMistake) {
   EXPECT_THROW(read_idx_labels(file, 257), std::invalid_argument);
 }
 
+// The fuzzers' entry points: a file's bytes in memory, raw or gzip, read as the file itself, and
+// faults named after the source given.
+TEST(IdxInMemory, BytesReadAsTheFileWouldBe) {
+  const Bytes pixels = distinct_bytes(2 * 3 * 4);
+  const Bytes images = idx_file({2, 3, 4}, pixels);
+  expect_images(parse_idx_images(images, "memory"), 2, 3, 4, pixels);
+  expect_images(parse_idx_images(gzip(images), "memory"), 2, 3, 4, pixels);
+  const Bytes labels = {0, 9, 3};
+  EXPECT_EQ(parse_idx_labels(gzip(idx_file({3}, labels)), 10, "memory"), labels);
+  EXPECT_TRUE(throws_data_error([&] { parse_idx_labels(idx_file({3}, labels), 9, "memory"); },
+                                "memory", {"label out of range", "is 9"}));
+  EXPECT_TRUE(throws_data_error(
+      [&] {
+        parse_idx_images({0, 0, 8}, "memory");
+      },
+      "memory", {"truncated header"}));
+  EXPECT_THROW(parse_idx_labels(labels, 0, "memory"), std::invalid_argument);
+  EXPECT_TRUE(throws_data_error([&] { inflate_if_gzip(distinct_bytes(5), "memory", 4); }, "memory",
+                                {"5 bytes, over the limit of 4 bytes"}));
+}
+
 TEST(IdxDataset, LoadsImagesWithTheirLabels) {
   testing::TempDir dir;
   const Bytes pixels = distinct_bytes(3 * 5 * 7);

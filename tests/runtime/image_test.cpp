@@ -460,6 +460,16 @@ TEST(LoadImage, ReadsGzipCompressedFiles) {
   EXPECT_EQ(load_image_as_mnist(file), canvas.mnist());
 }
 
+// The fuzzers' entry point: a file's bytes in memory read as the file itself, and faults named
+// after the source given.
+TEST(LoadImage, DecodesBytesInMemoryAsTheFileWouldBe) {
+  const Canvas canvas = seven(64, 80, 9, 11, kWhite, kBlack);
+  EXPECT_EQ(decode_image_as_mnist(gray_png(canvas), "memory"), canvas.mnist());
+  EXPECT_EQ(decode_image_as_mnist(gzip(pgm_p5(canvas)), "memory"), canvas.mnist());
+  EXPECT_TRUE(throws_data_error([&] { decode_image_as_mnist(text("P2 2 2 255 0 0 0"), "memory"); },
+                                "memory", {"truncated"}));
+}
+
 TEST(LoadImage, TransparentBackgroundIsCompositedOverWhite) {
   testing::TempDir dir;
   // Black strokes on a fully transparent black background, as drawing programs save them.
@@ -567,6 +577,22 @@ TEST(LoadImageErrors, SideOverTheLimitIsRefusedBeforeDecoding) {
   const fs::path plain = dir.write("plain.pgm", text("P2\n3 16385\n255\n0 0 0\n"));
   EXPECT_TRUE(throws_data_error([&] { load_image_as_mnist(plain); }, plain,
                                 {"3 x 16385 pixels", "over the limit of 16384"}));
+}
+
+// Found by tests/fuzz/image_fuzzer.cpp (a timeout): 17 bytes that stb_image reads as the header
+// of an uncompressed 32-bit TGA of 13874 x 14135 pixels, within the side limit, whose missing
+// pixels it then decoded as zeros: 0.8 GB and 4 s before "blank image". Refused from the header
+// now, as is a plain PPM header asking for 16384 x 16384 samples in 19 bytes (found by review).
+TEST(LoadImageErrors, MorePixelsThanTheFileCanHoldIsRefusedBeforeDecoding) {
+  testing::TempDir dir;
+  const Bytes tga = {0x50, 0x00, 0x03, 0x00, 0xff, 0x60, 0x31, 0x0a, 0x33,
+                     0x20, 0x29, 0x33, 0x32, 0x36, 0x37, 0x37, 0x20};
+  const fs::path file = dir.write("truncated.tga", tga);
+  EXPECT_TRUE(throws_data_error([&] { load_image_as_mnist(file); }, file,
+                                {"13874 x 14135 pixels", "more than a file of 17 bytes can hold"}));
+  const fs::path plain = dir.write("huge.ppm", text("P3 16384 16384 255 "));
+  EXPECT_TRUE(throws_data_error([&] { load_image_as_mnist(plain); }, plain,
+                                {"16384 x 16384 pixels", "more than a file of 19 bytes"}));
 }
 
 TEST(LoadImageErrors, DamagedPlainPnm) {

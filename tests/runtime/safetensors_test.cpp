@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -331,6 +332,30 @@ TEST(SafetensorsFaults, NegativeOrNonIntegerShape) {
       "is too large");
 }
 
+// Found by review and confirmed with tests/fuzz/safetensors_fuzzer.cpp's check that every extent
+// read is >= 0: after a zero extent the product stayed 0, so no extent was too large, and one over
+// 2^63 came back negative in the shape (here [0, -1]). Each extent is now capped as well.
+TEST(SafetensorsFaults, ExtentOver2To63AfterAZeroExtent) {
+  expect_fault(R"({"a":{"dtype":"F32","shape":[0,18446744073709551615],"data_offsets":[0,0]}})", 0,
+               "tensor 'a': shape [0,18446744073709551615] is too large");
+  expect_fault(R"({"a":{"dtype":"U8","shape":[0,34359738361],"data_offsets":[0,0]}})", 0,
+               "is too large");
+}
+
+// Found by review, with the fuzz target's build: an error message quoted the header's value with
+// nlohmann's dump(), which recurses once per level of nesting, so a dtype or shape nested 100000
+// deep (a 200 KB file) overflowed the stack: a segmentation fault, not an error. Such a value is
+// now named by its type.
+TEST(SafetensorsFaults, DeeplyNestedValuesAreNamedNotQuoted) {
+  const std::string nested = std::string(100'000, '[') + std::string(100'000, ']');
+  expect_fault(R"({"w": {"dtype": )" + nested + R"(, "shape": [1], "data_offsets": [0, 4]}})", 4,
+               "tensor 'w': unsupported dtype (a nested JSON array)");
+  expect_fault(R"({"w": {"dtype": "F32", "shape": )" + nested + R"(, "data_offsets": [0, 4]}})", 4,
+               "tensor 'w': shape (a nested JSON array) has a non-integer or negative extent");
+  expect_fault(R"({"w": {"dtype": {"a": [1]}, "shape": [1], "data_offsets": [0, 4]}})", 4,
+               "tensor 'w': unsupported dtype (a nested JSON object)");
+}
+
 TEST(SafetensorsFaults, OffsetsOutOfRange) {
   expect_fault(R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})", 4,
                "tensor 'w': byte range [0, 8) lies outside the 4 data bytes");
@@ -404,6 +429,23 @@ TEST(Safetensors, WriterRejectsATensorNamedLikeTheMetadata) {
   contents.tensors["__metadata__"] = make_tensor(std::vector<float>{1.0f}, {1});
   EXPECT_THROW(write_safetensors(dir.path() / "model.safetensors", contents),
                std::invalid_argument);
+}
+
+// The fuzzers' entry point: a file's bytes in memory read as the file itself, and faults named
+// after the source given.
+TEST(Safetensors, ParsingBytesInMemoryReadsAsTheFile) {
+  const TempDir dir;
+  const auto path = dir.path() / "model.safetensors";
+  write_safetensors(path, sample_contents());
+  const std::vector<unsigned char> bytes = file_bytes(path);
+  expect_same(parse_safetensors(std::as_bytes(std::span(bytes)), "memory"), sample_contents());
+  const std::vector<unsigned char> truncated(bytes.begin(), bytes.begin() + 5);
+  try {
+    parse_safetensors(std::as_bytes(std::span(truncated)), "memory");
+    ADD_FAILURE() << "truncated bytes were read";
+  } catch (const SafetensorsError& error) {
+    EXPECT_STREQ(error.what(), "memory: truncated: 5 bytes, too few for the header length");
+  }
 }
 
 // A file written by tests/golden/safetensors_io.py (Python, numpy), read by the C++ reader.
