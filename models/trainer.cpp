@@ -15,6 +15,7 @@
 
 #include "models/networks.h"
 #include "models/progress.h"
+#include "models/trainer_impl.h"
 #include "runtime/data/datasets.h"
 #include "runtime/data/sampling.h"
 #include "runtime/graph/init.h"
@@ -25,18 +26,6 @@ namespace {
 namespace fs = std::filesystem;
 using checkpoint::NamedTensor;
 using Clock = std::chrono::steady_clock;
-
-constexpr std::int64_t kImageElements = std::int64_t{kImageSide} * kImageSide;
-
-const char* optimizer_name(OptimizerKind kind) {
-  return kind == OptimizerKind::adam ? "adam" : "sgd";
-}
-
-std::vector<std::int64_t> shape_vector(const Shape& shape) {
-  std::vector<std::int64_t> extents;
-  for (int axis = 0; axis < shape.rank(); ++axis) extents.push_back(shape[axis]);
-  return extents;
-}
 
 // A setting given on the command line must agree with the state being resumed.
 template <typename T>
@@ -65,12 +54,6 @@ void check_output_path(const fs::path& path, const char* flag) {
     throw std::runtime_error(
         fmt::format("{} {}: folder {} is not writable", flag, path.string(), folder.string()));
   }
-}
-
-Tensor first_rows(const Tensor& tensor, std::int64_t rows) {
-  Tensor view = tensor;
-  view.shape = tensor.shape.with_batch(rows);
-  return view;
 }
 
 }  // namespace
@@ -111,60 +94,6 @@ std::string metrics_json_line(const EpochMetrics& metrics) {
   }
   return line.dump();
 }
-
-struct Trainer::Impl {
-  Impl(const TrainOptions& options, Backend& backend, Allocator& allocator,
-       const Datasets& datasets, std::FILE* log)
-      : options(options),
-        recipe(recipe_for(options.model)),
-        backend(backend),
-        allocator(allocator),
-        datasets(datasets),
-        progress(options.quiet ? nullptr : log),
-        summary_log(log) {}
-
-  const TrainOptions& options;
-  const Recipe& recipe;
-  Backend& backend;
-  Allocator& allocator;
-  const Datasets& datasets;
-  Progress progress;
-  std::FILE* summary_log;  // the final result, printed even when quiet
-
-  SoftmaxCrossEntropy loss;
-  std::optional<Optimizer> optimizer;
-  std::vector<std::int32_t> train_images_index;  // ascending indices into the training file
-  std::vector<std::int32_t> validation_index;
-
-  // Reservations, then their views.
-  Reservation r_train_images, r_train_labels, r_test_images, r_test_labels;
-  Reservation r_epoch_order, r_validation_order, r_test_order;
-  Reservation r_x, r_y, r_dlogits, r_losses, r_correct, r_counters;
-  std::unique_ptr<Arena> arena;
-  Tensor train_images, train_labels, test_images, test_labels;
-  Tensor epoch_order, validation_order, test_order;
-  Tensor x, y, dlogits, losses, correct;
-  StepCounters* counters = nullptr;
-
-  // Where the run stands.
-  int epoch = 0;                // from 0, the one in progress
-  std::int64_t next_batch = 0;  // of the epoch in progress
-  std::int64_t steps = 0;
-  double epoch_loss_sum = 0;  // of the batches' mean losses, in batch order
-  std::int64_t epoch_batches = 0;
-  std::int64_t epoch_images = 0;
-  std::int64_t window_used = 0;  // losses written since the last read
-  double best_validation_loss = std::numeric_limits<double>::infinity();
-  int best_epoch = 0;
-  std::vector<NamedTensor> best_weights;  // when the recipe keeps the best on validation
-  std::vector<float> losses_host;         // where read_losses reads them to
-  double trained_seconds = 0;             // this run's, for the final summary
-  std::int64_t trained_images = 0;
-  bool weights_saved = false;
-
-  std::int64_t train_count() const { return static_cast<std::int64_t>(train_images_index.size()); }
-  std::int64_t window() const { return recipe.log_every_batches; }
-};
 
 Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& allocator,
                  const Datasets& datasets, std::FILE* log)
@@ -345,125 +274,8 @@ Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& alloc
 
 Trainer::~Trainer() = default;
 
-struct Trainer::EvaluationSet {
-  Tensor images;
-  Tensor labels;
-  Tensor order;
-  std::int64_t count;
-};
-
 std::int64_t Trainer::batches_per_epoch() const {
   return (impl_->train_count() + settings_.batch_size - 1) / settings_.batch_size;
-}
-
-std::vector<NamedTensor> Trainer::weights() const {
-  std::vector<NamedTensor> weights;
-  for (const Parameter* parameter : const_cast<Graph&>(graph_).parameters()) {
-    NamedTensor tensor{parameter->name, shape_vector(parameter->shape),
-                       std::vector<float>(static_cast<std::size_t>(parameter->shape.elements()))};
-    if (!parameter->value.empty()) {
-      impl_->allocator.copy_to_host(tensor.values.data(), parameter->value.data,
-                                    parameter->value.bytes());
-    }
-    weights.push_back(std::move(tensor));
-  }
-  return weights;
-}
-
-void Trainer::upload_weights(std::span<const NamedTensor> weights) {
-  const auto parameters = graph_.parameters();
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    impl_->allocator.copy_from_host(parameters[i]->value.data, weights[i].values.data(),
-                                    parameters[i]->value.bytes());
-  }
-}
-
-// The state holds the weights under their names, Adam's moments as "exp_avg/<name>" and
-// "exp_avg_sq/<name>", the best weights so far as "best/<name>", and the position as fields.
-checkpoint::TrainingState Trainer::training_state() const {
-  const Impl& run = *impl_;
-  checkpoint::TrainingState state{std::string(run.recipe.model), weights(), {}};
-  for (const Parameter* parameter : const_cast<Graph&>(graph_).parameters()) {
-    for (const auto& [prefix, tensor] : {std::pair{"exp_avg/", &parameter->exp_avg},
-                                         std::pair{"exp_avg_sq/", &parameter->exp_avg_sq}}) {
-      if (tensor->empty()) continue;
-      NamedTensor moment{prefix + parameter->name, shape_vector(parameter->shape),
-                         std::vector<float>(static_cast<std::size_t>(tensor->elements()))};
-      run.allocator.copy_to_host(moment.values.data(), tensor->data, tensor->bytes());
-      state.tensors.push_back(std::move(moment));
-    }
-  }
-  for (const NamedTensor& best : run.best_weights) {
-    state.tensors.push_back({"best/" + best.name, best.shape, best.values});
-  }
-  std::int64_t correct = 0;
-  run.allocator.copy_to_host(&correct, run.correct.data, sizeof correct);
-  state.fields = {{"epoch", fmt::format("{}", run.epoch)},
-                  {"batch", fmt::format("{}", run.next_batch)},
-                  {"steps", fmt::format("{}", run.steps)},
-                  {"batch_size", fmt::format("{}", settings_.batch_size)},
-                  {"learning_rate", checkpoint::exact_text(settings_.learning_rate)},
-                  {"optimizer", optimizer_name(settings_.optimizer)},
-                  {"dropout", checkpoint::exact_text(settings_.dropout)},
-                  {"seed", fmt::format("{}", settings_.seed)},
-                  {"shuffle", settings_.shuffle ? "1" : "0"},
-                  {"epoch_loss_sum", checkpoint::exact_text(run.epoch_loss_sum)},
-                  {"epoch_batches", fmt::format("{}", run.epoch_batches)},
-                  {"epoch_images", fmt::format("{}", run.epoch_images)},
-                  {"epoch_correct", fmt::format("{}", correct)},
-                  {"best_validation_loss", checkpoint::exact_text(run.best_validation_loss)},
-                  {"best_epoch", fmt::format("{}", run.best_epoch)}};
-  return state;
-}
-
-void Trainer::restore(const checkpoint::TrainingState& state) {
-  Impl& run = *impl_;
-  const auto find = [&](const std::string& name, const Shape& shape) -> const NamedTensor& {
-    for (const NamedTensor& tensor : state.tensors) {
-      if (tensor.name != name) continue;
-      if (tensor.shape != shape_vector(shape)) {
-        throw checkpoint::CheckpointError(
-            fmt::format("{}: tensor '{}' has another shape than this model's {}",
-                        run.options.resume.string(), name, shape.to_string()));
-      }
-      return tensor;
-    }
-    throw checkpoint::CheckpointError(
-        fmt::format("{}: the training state lacks tensor '{}'", run.options.resume.string(), name));
-  };
-  for (Parameter* parameter : graph_.parameters()) {
-    for (const auto& [prefix, tensor] :
-         {std::pair{"", &parameter->value}, std::pair{"exp_avg/", &parameter->exp_avg},
-          std::pair{"exp_avg_sq/", &parameter->exp_avg_sq}}) {
-      if (tensor->empty()) continue;
-      const NamedTensor& saved = find(prefix + parameter->name, parameter->shape);
-      run.allocator.copy_from_host(tensor->data, saved.values.data(), tensor->bytes());
-    }
-  }
-  run.epoch = static_cast<int>(checkpoint::parse_uint_field(state, "epoch"));
-  run.next_batch = static_cast<std::int64_t>(checkpoint::parse_uint_field(state, "batch"));
-  run.steps = static_cast<std::int64_t>(checkpoint::parse_uint_field(state, "steps"));
-  run.epoch_loss_sum = checkpoint::parse_double_field(state, "epoch_loss_sum");
-  run.epoch_batches =
-      static_cast<std::int64_t>(checkpoint::parse_uint_field(state, "epoch_batches"));
-  run.epoch_images = static_cast<std::int64_t>(checkpoint::parse_uint_field(state, "epoch_images"));
-  run.best_validation_loss = checkpoint::parse_double_field(state, "best_validation_loss");
-  run.best_epoch = static_cast<int>(checkpoint::parse_uint_field(state, "best_epoch"));
-  if (run.next_batch > batches_per_epoch()) {
-    throw checkpoint::CheckpointError(
-        fmt::format("{}: batch {} is past the end of an epoch of {} batches",
-                    run.options.resume.string(), run.next_batch, batches_per_epoch()));
-  }
-  if (!run.validation_index.empty() && run.best_epoch > 0) {
-    run.best_weights = weights();
-    const auto parameters = graph_.parameters();
-    for (std::size_t i = 0; i < parameters.size(); ++i) {
-      run.best_weights[i].values = find("best/" + parameters[i]->name, parameters[i]->shape).values;
-    }
-  }
-  const std::int64_t correct[2] = {
-      static_cast<std::int64_t>(checkpoint::parse_uint_field(state, "epoch_correct")), 0};
-  run.allocator.copy_from_host(run.correct.data, correct, sizeof correct);
 }
 
 // The epoch's order of training images: the split's, shuffled by (seed, epoch) unless asked not
@@ -589,18 +401,6 @@ Evaluation Trainer::evaluate(const EvaluationSet& set, std::vector<float>* all_l
   Evaluation evaluation{batches > 0 ? loss_sum / static_cast<double>(batches) : 0, 0, count};
   run.allocator.copy_to_host(&evaluation.correct, run.correct.i64() + 1, sizeof(std::int64_t));
   return evaluation;
-}
-
-void Trainer::save_weights(std::span<const NamedTensor> weights) {
-  if (impl_->options.save.empty()) return;
-  checkpoint::save_weights(impl_->options.save, impl_->recipe.model, weights);
-  impl_->weights_saved = true;
-}
-
-fs::path Trainer::interrupted_state_path() const {
-  const TrainOptions& options = impl_->options;
-  return options.save.empty() ? fs::path(options.model + ".interrupted.state.safetensors")
-                              : state_path_for(options.save);
 }
 
 TrainReport Trainer::run() {
@@ -740,106 +540,6 @@ TrainReport Trainer::run() {
   report.steps = run.steps;
   report_test(report);
   return report;
-}
-
-namespace {
-
-// Softmax of one row of logits, in double.
-std::array<double, kClasses> softmax(const float* logits) {
-  std::array<double, kClasses> probabilities{};
-  const double top = *std::max_element(logits, logits + kClasses);
-  double sum = 0;
-  for (int c = 0; c < kClasses; ++c) {
-    probabilities[static_cast<std::size_t>(c)] = std::exp(logits[c] - top);
-    sum += probabilities[static_cast<std::size_t>(c)];
-  }
-  for (double& p : probabilities) p /= sum;
-  return probabilities;
-}
-
-}  // namespace
-
-void Trainer::report_test(TrainReport& report) {
-  Impl& run = *impl_;
-  std::string which = "final weights";
-  if (!run.best_weights.empty()) {
-    upload_weights(run.best_weights);
-    which = fmt::format("weights of epoch {}, best on validation", run.best_epoch);
-  }
-  const EvaluationSet test{run.test_images, run.test_labels, run.test_order,
-                           run.datasets.test.images.count};
-  std::vector<float> logits;
-  report.test = evaluate(test, &logits);
-  const auto count = static_cast<std::size_t>(report.test.images);
-  // The first maximum, as count_correct and torch.argmax pick it.
-  std::vector<int> predictions(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    const float* row = logits.data() + i * kClasses;
-    predictions[i] = static_cast<int>(std::max_element(row, row + kClasses) - row);
-  }
-  report.per_class.assign(kClasses, ClassResult{});
-  for (std::size_t i = 0; i < count; ++i) {
-    ClassResult& result = report.per_class[run.datasets.test.labels[i]];
-    ++result.total;
-    if (predictions[i] == run.datasets.test.labels[i]) ++result.correct;
-  }
-  // The seed predicts test image 9.
-  report.predicted_image = count > 9 ? 9 : 0;
-  report.predicted_label = predictions[static_cast<std::size_t>(report.predicted_image)];
-  if (!run.options.predictions.empty()) write_predictions(logits, predictions);
-
-  std::FILE* out = run.summary_log;
-  if (out == nullptr) return;
-  const auto names = data::class_names(run.recipe.dataset);
-  fmt::print(out, "test ({}): loss {:.6f}, accuracy {:.2f}% ({}/{}) after {} steps\n", which,
-             report.test.loss, 100 * report.test.accuracy(), report.test.correct,
-             report.test.images, report.steps);
-  for (int c = 0; c < kClasses; ++c) {
-    const ClassResult& result = report.per_class[static_cast<std::size_t>(c)];
-    if (result.total == 0) continue;
-    fmt::print(out, "  {:<12} {:6.2f}% ({}/{})\n", names[static_cast<std::size_t>(c)],
-               100.0 * static_cast<double>(result.correct) / static_cast<double>(result.total),
-               result.correct, result.total);
-  }
-  const auto image = static_cast<std::size_t>(report.predicted_image);
-  const auto probabilities = softmax(logits.data() + image * kClasses);
-  fmt::print(out, "test image {}: predicted {} ({:.1f}%), label {}\n", report.predicted_image,
-             names[static_cast<std::size_t>(report.predicted_label)],
-             100 * probabilities[static_cast<std::size_t>(report.predicted_label)],
-             names[run.datasets.test.labels[image]]);
-  if (run.trained_images > 0) {
-    fmt::print(out, "trained {} images in {} ({:.0f} images/s), every op on the {} backend\n",
-               run.trained_images, clock_text(run.trained_seconds),
-               static_cast<double>(run.trained_images) / std::max(run.trained_seconds, 1e-9),
-               run.backend.name());
-  }
-  if (run.weights_saved) {
-    fmt::print(out, "weights: {}; training state: {}\n", run.options.save.string(),
-               state_path_for(run.options.save).string());
-  }
-  if (!run.options.predictions.empty()) {
-    fmt::print(out, "predictions: {}\n", run.options.predictions.string());
-  }
-  std::fflush(out);
-}
-
-void Trainer::write_predictions(std::span<const float> logits, std::span<const int> predictions) {
-  const Impl& run = *impl_;
-  std::string text = "index,label,predicted";
-  for (int c = 0; c < kClasses; ++c) text += fmt::format(",p{}", c);
-  text += '\n';
-  for (std::size_t i = 0; i < predictions.size(); ++i) {
-    text += fmt::format("{},{},{}", i, run.datasets.test.labels[i], predictions[i]);
-    for (const double p : softmax(logits.data() + i * kClasses)) text += fmt::format(",{:.6g}", p);
-    text += '\n';
-  }
-  std::ofstream out(run.options.predictions, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) {
-    throw std::runtime_error(
-        fmt::format("--predictions {}: cannot write", run.options.predictions.string()));
-  }
 }
 
 std::string Trainer::summary() const {
