@@ -255,7 +255,10 @@ if $built; then
   step bench 180 "$build/bench/kernel_bench" --benchmark_out="$out/kernel_bench.json" \
     --benchmark_out_format=json || true
   for model in mnist-cnn fashion-lenet; do
-    step "train.$model" 120 "$build/apps/train_mnist_gpu" --model "$model" || true
+    # On the GPU or not at all (auto would fall back to the CPU); plain progress lines; the
+    # per-epoch metrics travel back with the report. timeout's SIGTERM ends a run that is too long.
+    step "train.$model" 120 env KILN_PROGRESS=lines "$build/apps/train_mnist_gpu" --model "$model" \
+      --backend cuda --metrics "$out/train-$model.jsonl" || true
   done
 else
   record bench skipped 0 "the build failed"
