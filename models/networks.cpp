@@ -1,7 +1,11 @@
 #include "models/networks.h"
 
+#include <algorithm>
+#include <cmath>
 #include <stdexcept>
+#include <vector>
 
+#include "runtime/checkpoint/checkpoint.h"
 #include "runtime/graph/init.h"
 #include "runtime/graph/layers/activation.h"
 #include "runtime/graph/layers/conv2d.h"
@@ -70,6 +74,35 @@ std::map<std::string, std::string> checkpoint_aliases(std::string_view model) {
     return {{"layer4.0.weight", "fc1.weight"}, {"layer4.0.bias", "fc1.bias"}};
   }
   return {};
+}
+
+void load_parameters(const std::filesystem::path& weights, std::string_view model,
+                     std::span<Parameter* const> parameters, Allocator& allocator) {
+  std::vector<checkpoint::NamedTensor> tensors;
+  for (const Parameter* parameter : parameters) {
+    std::vector<std::int64_t> shape;
+    for (int axis = 0; axis < parameter->shape.rank(); ++axis) {
+      shape.push_back(parameter->shape[axis]);
+    }
+    tensors.push_back({parameter->name, shape, {}});
+  }
+  checkpoint::load_weights(weights, model, tensors, checkpoint_aliases(model));
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    allocator.copy_from_host(parameters[i]->value.data, tensors[i].values.data(),
+                             parameters[i]->value.bytes());
+  }
+}
+
+std::array<double, kClasses> softmax(std::span<const float> logits) {
+  std::array<double, kClasses> probabilities{};
+  const double top = *std::max_element(logits.begin(), logits.end());
+  double sum = 0;
+  for (std::size_t c = 0; c < probabilities.size(); ++c) {
+    probabilities[c] = std::exp(logits[c] - top);
+    sum += probabilities[c];
+  }
+  for (double& p : probabilities) p /= sum;
+  return probabilities;
 }
 
 }  // namespace kiln::models

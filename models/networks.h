@@ -2,11 +2,15 @@
 // their parameters carry the seeds' tensor names ("layer1.0.weight", "conv1.bias", ...).
 #pragma once
 
+#include <array>
+#include <filesystem>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "runtime/graph/graph.h"
+#include "runtime/memory/allocator.h"
 
 namespace kiln::models {
 
@@ -28,5 +32,13 @@ void build_model(std::string_view model, Graph& graph, float dropout);
 // Other names the seed's own checkpoints use for a tensor, mapped to kiln's: mnist-cnn's module
 // holds fc1 twice, as fc1.* and layer4.0.*.
 std::map<std::string, std::string> checkpoint_aliases(std::string_view model);
+
+// Loads weights saved by kiln or PyTorch (under the model's tensor names or their aliases) into
+// the model's parameters; a CheckpointError names what does not fit.
+void load_parameters(const std::filesystem::path& weights, std::string_view model,
+                     std::span<Parameter* const> parameters, Allocator& allocator);
+
+// The softmax of one row of logits, in double: the class probabilities the loss scores.
+std::array<double, kClasses> softmax(std::span<const float> logits);
 
 }  // namespace kiln::models

@@ -7,8 +7,6 @@
 #include <numeric>
 #include <stdexcept>
 
-#include "runtime/checkpoint/checkpoint.h"
-
 namespace kiln::models {
 
 Predictor::Predictor(std::string_view model, const std::filesystem::path& weights, Backend& backend,
@@ -27,19 +25,7 @@ Predictor::Predictor(std::string_view model, const std::filesystem::path& weight
   arena_ = std::make_unique<Arena>(allocator, plan_);
   graph_.bind(*arena_);
 
-  std::vector<checkpoint::NamedTensor> tensors;
-  for (const Parameter* parameter : graph_.parameters()) {
-    std::vector<std::int64_t> shape;
-    for (int axis = 0; axis < parameter->shape.rank(); ++axis)
-      shape.push_back(parameter->shape[axis]);
-    tensors.push_back({parameter->name, shape, {}});
-  }
-  checkpoint::load_weights(weights, model, tensors, checkpoint_aliases(model));
-  const auto parameters = graph_.parameters();
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    allocator.copy_from_host(parameters[i]->value.data, tensors[i].values.data(),
-                             parameters[i]->value.bytes());
-  }
+  load_parameters(weights, model, graph_.parameters(), allocator);
 }
 
 Predictor::~Predictor() = default;
@@ -58,15 +44,7 @@ std::array<double, kClasses> Predictor::probabilities(std::span<const std::uint8
   const Tensor logits = graph_.forward(backend_, counters, false, x);
   std::array<float, kClasses> scores{};
   allocator_.copy_to_host(scores.data(), logits.data, sizeof scores);
-  std::array<double, kClasses> probabilities{};
-  const double top = *std::max_element(scores.begin(), scores.end());
-  double sum = 0;
-  for (std::size_t c = 0; c < scores.size(); ++c) {
-    probabilities[c] = std::exp(scores[c] - top);
-    sum += probabilities[c];
-  }
-  for (double& p : probabilities) p /= sum;
-  return probabilities;
+  return softmax(scores);
 }
 
 std::array<int, 3> top_three(const std::array<double, kClasses>& probabilities) {

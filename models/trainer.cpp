@@ -261,10 +261,7 @@ Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& alloc
   if (resuming) {
     restore(*state);
   } else if (!options.init.empty()) {
-    auto weights = this->weights();
-    checkpoint::load_weights(options.init, options.model, weights,
-                             checkpoint_aliases(options.model));
-    upload_weights(weights);
+    load_parameters(options.init, options.model, parameters, allocator);
   } else {
     initialize_parameters(parameters, settings_.seed, allocator);
   }
@@ -484,8 +481,9 @@ TrainReport Trainer::run() {
     const bool complete = run.next_batch == batches;
     // A resumed run must continue as if never stopped, so a stop inside an epoch records the
     // state before the evaluation below can change what is best.
+    const bool saving = !run.options.save.empty();
     std::optional<checkpoint::TrainingState> state;
-    if (!complete) state = training_state();
+    if (saving && !complete) state = training_state();
 
     if (validation.count > 0) {
       metrics_line.validation = evaluate(validation, nullptr);
@@ -501,7 +499,7 @@ TrainReport Trainer::run() {
         run.best_weights = weights();
         save_weights(run.best_weights);
       }
-    } else {
+    } else if (saving) {
       save_weights(weights());
     }
     metrics_line.test = evaluate(test, nullptr);
@@ -530,11 +528,9 @@ TrainReport Trainer::run() {
     if (complete) {
       ++run.epoch;
       run.next_batch = 0;
-      state = training_state();
+      if (saving) state = training_state();
     }
-    if (!run.options.save.empty()) {
-      checkpoint::save_training_state(state_path_for(run.options.save), *state);
-    }
+    if (saving) checkpoint::save_training_state(state_path_for(run.options.save), *state);
     report.epochs.push_back(metrics_line);
   }
   report.steps = run.steps;

@@ -12,23 +12,6 @@
 
 namespace kiln::models {
 
-namespace {
-
-// Softmax of one row of logits, in double.
-std::array<double, kClasses> softmax(const float* logits) {
-  std::array<double, kClasses> probabilities{};
-  const double top = *std::max_element(logits, logits + kClasses);
-  double sum = 0;
-  for (int c = 0; c < kClasses; ++c) {
-    probabilities[static_cast<std::size_t>(c)] = std::exp(logits[c] - top);
-    sum += probabilities[static_cast<std::size_t>(c)];
-  }
-  for (double& p : probabilities) p /= sum;
-  return probabilities;
-}
-
-}  // namespace
-
 void Trainer::report_test(TrainReport& report) {
   Impl& run = *impl_;
   std::string which = "final weights";
@@ -72,7 +55,7 @@ void Trainer::report_test(TrainReport& report) {
                result.correct, result.total);
   }
   const auto image = static_cast<std::size_t>(report.predicted_image);
-  const auto probabilities = softmax(logits.data() + image * kClasses);
+  const auto probabilities = softmax(std::span(logits).subspan(image * kClasses, kClasses));
   fmt::print(out, "test image {}: predicted {} ({:.1f}%), label {}\n", report.predicted_image,
              names[static_cast<std::size_t>(report.predicted_label)],
              100 * probabilities[static_cast<std::size_t>(report.predicted_label)],
@@ -100,7 +83,8 @@ void Trainer::write_predictions(std::span<const float> logits, std::span<const i
   text += '\n';
   for (std::size_t i = 0; i < predictions.size(); ++i) {
     text += fmt::format("{},{},{}", i, run.datasets.test.labels[i], predictions[i]);
-    for (const double p : softmax(logits.data() + i * kClasses)) text += fmt::format(",{:.6g}", p);
+    for (const double p : softmax(logits.subspan(i * kClasses, kClasses)))
+      text += fmt::format(",{:.6g}", p);
     text += '\n';
   }
   std::ofstream out(run.options.predictions, std::ios::trunc);
