@@ -90,6 +90,10 @@ Command parse_command_line(int argc, const char* const* argv) {
                  "fail without a GPU")
       ->check(CLI::IsMember({"auto", "cuda", "cudnn", "cpu"}))
       ->capture_default_str();
+  app.add_option("--cuda-graph", command.cuda_graph,
+                 "on: capture each training step once as a CUDA graph and replay it (default on "
+                 "a GPU); off: launch every kernel of every step")
+      ->check(CLI::IsMember({"on", "off"}));
   const auto whole_at_least_1 = number_check<std::uint64_t>(
       "a whole number of at least 1", [](std::uint64_t v) { return v >= 1 && v <= INT32_MAX; });
   const auto whole_at_least_0 = number_check<std::uint64_t>(
@@ -171,6 +175,11 @@ Command parse_command_line(int argc, const char* const* argv) {
     return command;
   } catch (const CLI::ParseError& error) {
     throw UsageError(fmt::format("{} (see --help)", error.what()));
+  }
+  if (command.cuda_graph == "on" && backend == "cpu") {
+    throw UsageError(
+        "--cuda-graph on: needs a GPU backend; --backend cpu launches each step (see "
+        "--help)");
   }
   if (no_shuffle) options.shuffle = false;
   if (!optimizer.empty()) {

@@ -33,6 +33,7 @@ struct Command {
   models::TrainOptions train;
   std::string data_dir;  // empty: the model's default folder
   std::string backend = "auto";
+  std::string cuda_graph;  // --cuda-graph on|off; empty: on wherever a GPU trains
   PredictOptions predict;
   std::string help;  // the manual, when kind is help
 };

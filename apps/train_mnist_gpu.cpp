@@ -24,6 +24,7 @@
 #include "runtime/data/datasets.h"
 #include "runtime/data/image.h"
 #include "runtime/memory/allocator.h"
+#include "runtime/step_runner.h"
 #include "runtime/stream.h"
 
 namespace {
@@ -34,6 +35,7 @@ struct Engine {
   std::unique_ptr<kiln::CudaStream> stream;
   std::unique_ptr<kiln::Backend> backend;
   std::unique_ptr<kiln::Allocator> allocator;
+  std::unique_ptr<kiln::StepRunner> step_runner;  // a CUDA graph's, unless --cuda-graph off
   std::string description;
 };
 
@@ -45,7 +47,8 @@ extern "C" void on_interrupt(int /*signal*/) {
   std::signal(SIGINT, SIG_DFL);
 }
 
-void make_engine(const std::string& choice, bool quiet, Engine& engine) {
+void make_engine(const std::string& choice, const std::string& cuda_graph, bool quiet,
+                 Engine& engine) {
   const auto& device = kiln::cuda::device_status();
   if (choice == "cudnn") {
     throw kiln::app::UsageError(
@@ -66,6 +69,9 @@ void make_engine(const std::string& choice, bool quiet, Engine& engine) {
   engine.stream = std::make_unique<kiln::CudaStream>();
   engine.backend = std::make_unique<kiln::cuda::CudaBackend>(engine.stream->get());
   engine.allocator = kiln::make_cuda_allocator(engine.stream->get());
+  if (cuda_graph != "off") {
+    engine.step_runner = std::make_unique<kiln::CudaGraphStepRunner>(engine.stream->get());
+  }
   engine.description = "cuda: " + kiln::cuda::describe(device);
 }
 
@@ -105,7 +111,7 @@ int predict(const kiln::app::PredictOptions& options, const std::string& backend
     pixels.assign(first, first + 28 * 28);
   }
   Engine engine;
-  make_engine(backend, true, engine);
+  make_engine(backend, "off", true, engine);
   kiln::models::Predictor predictor(options.model, options.weights, *engine.backend,
                                     *engine.allocator);
   const auto probabilities = predictor.probabilities(pixels);
@@ -142,7 +148,8 @@ int main(int argc, char** argv) {
     const auto& recipe = kiln::models::recipe_for(options.model);
     if (data_dir.empty()) data_dir = kiln::data::dataset_dir("data", recipe.dataset).string();
     Engine engine;
-    make_engine(backend, options.quiet, engine);
+    make_engine(backend, command.cuda_graph, options.quiet, engine);
+    options.step_runner = engine.step_runner.get();
     const auto datasets = kiln::models::load_datasets(data_dir);
     kiln::models::Trainer trainer(options, *engine.backend, *engine.allocator, datasets, stdout);
     if (!options.quiet) {

@@ -115,6 +115,15 @@ class Backend {
                          const StepCounters* counters) = 0;
   virtual void advance_step(StepCounters* counters) = 0;
 
+  // An epoch's order, drawn where the data lives so that an epoch starts with no upload:
+  // order[i] = source[permutation[i]], the permutation of kernels/permutation_key.h for (seed,
+  // random_stream, step). order must not alias source. Scratch of at least
+  // shuffle_workspace_bytes(count) in the backend's memory space, planned once.
+  virtual std::size_t shuffle_workspace_bytes(std::int64_t count) const = 0;
+  virtual void shuffle_indices(std::int64_t count, std::uint64_t seed, std::uint32_t random_stream,
+                               std::uint64_t step, const std::int32_t* source, std::int32_t* order,
+                               std::span<std::byte> workspace) = 0;
+
   // Batch assembly: x[i] = images[indices[i]] / 255 (image_elements pixels each) and
   // y[i] = labels[indices[i]].
   virtual void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,

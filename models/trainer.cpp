@@ -19,6 +19,7 @@
 #include "runtime/data/datasets.h"
 #include "runtime/data/sampling.h"
 #include "runtime/graph/init.h"
+#include "runtime/nvtx.h"
 
 namespace kiln::models {
 namespace {
@@ -206,8 +207,13 @@ Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& alloc
       plan_.reserve("test images", MemoryCategory::data, DType::u8, image_shape(test_count));
   run.r_test_labels =
       plan_.reserve("test labels", MemoryCategory::data, DType::u8, Shape{test_count});
+  run.r_train_split =
+      plan_.reserve("training split", MemoryCategory::data, DType::i32, Shape{run.train_count()});
   run.r_epoch_order =
       plan_.reserve("epoch order", MemoryCategory::data, DType::i32, Shape{run.train_count()});
+  run.r_shuffle_workspace = plan_.reserve_bytes(
+      "shuffle workspace", MemoryCategory::workspace,
+      settings_.shuffle ? backend.shuffle_workspace_bytes(run.train_count()) : 0);
   run.r_validation_order = plan_.reserve("validation order", MemoryCategory::data, DType::i32,
                                          Shape{std::max<std::int64_t>(validation_count, 1)});
   run.r_test_order =
@@ -216,6 +222,7 @@ Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& alloc
   run.r_y = plan_.reserve("batch labels", MemoryCategory::step_state, DType::i32, Shape{batch});
   run.r_dlogits = plan_.reserve("logit gradients", MemoryCategory::step_state, DType::f32,
                                 graph_.output_shape());
+  run.r_step_loss = plan_.reserve("step loss", MemoryCategory::step_state, DType::f32, Shape{1});
   run.r_losses =
       plan_.reserve("batch losses", MemoryCategory::step_state, DType::f32, Shape{run.window()});
   // [0]: correct predictions of the epoch's training batches; [1]: of an evaluation.
@@ -231,12 +238,15 @@ Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& alloc
   run.train_labels = arena.tensor(run.r_train_labels);
   run.test_images = arena.tensor(run.r_test_images);
   run.test_labels = arena.tensor(run.r_test_labels);
+  run.train_split = arena.tensor(run.r_train_split);
   run.epoch_order = arena.tensor(run.r_epoch_order);
+  run.shuffle_workspace = arena.bytes(run.r_shuffle_workspace);
   run.validation_order = arena.tensor(run.r_validation_order);
   run.test_order = arena.tensor(run.r_test_order);
   run.x = arena.tensor(run.r_x);
   run.y = arena.tensor(run.r_y);
   run.dlogits = arena.tensor(run.r_dlogits);
+  run.step_loss = arena.tensor(run.r_step_loss);
   run.losses = arena.tensor(run.r_losses);
   run.correct = arena.tensor(run.r_correct);
   run.counters = static_cast<StepCounters*>(arena.tensor(run.r_counters).data);
@@ -251,6 +261,8 @@ Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& alloc
                            run.test_images.bytes());
   allocator.copy_from_host(run.test_labels.data, datasets.test.labels.data(),
                            run.test_labels.bytes());
+  allocator.copy_from_host(run.train_split.data, run.train_images_index.data(),
+                           run.train_split.bytes());
   std::vector<std::int32_t> test_order(static_cast<std::size_t>(test_count));
   std::iota(test_order.begin(), test_order.end(), 0);
   allocator.copy_from_host(run.test_order.data, test_order.data(), run.test_order.bytes());
@@ -267,6 +279,7 @@ Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& alloc
   }
   const StepCounters counters{settings_.seed, static_cast<std::uint64_t>(run.steps)};
   allocator.copy_from_host(run.counters, &counters, sizeof counters);
+  run.step_runner = options.step_runner != nullptr ? options.step_runner : &run.direct_runner;
 }
 
 Trainer::~Trainer() = default;
@@ -275,20 +288,17 @@ std::int64_t Trainer::batches_per_epoch() const {
   return (impl_->train_count() + settings_.batch_size - 1) / settings_.batch_size;
 }
 
-// The epoch's order of training images: the split's, shuffled by (seed, epoch) unless asked not
-// to, uploaded once.
+// The epoch's order of training images: the split's, shuffled by (seed, epoch) on the backend
+// unless asked not to.
 void Trainer::start_epoch() {
   Impl& run = *impl_;
-  std::vector<std::int32_t> order = run.train_images_index;
-  if (settings_.shuffle) {
-    const auto permutation =
-        data::random_permutation(run.train_count(), settings_.seed, data::kShuffleStream,
-                                 static_cast<std::uint64_t>(run.epoch));
-    for (std::size_t i = 0; i < order.size(); ++i) {
-      order[i] = run.train_images_index[static_cast<std::size_t>(permutation[i])];
-    }
+  if (!settings_.shuffle) {
+    run.epoch_order = run.train_split;
+    return;
   }
-  run.allocator.copy_from_host(run.epoch_order.data, order.data(), run.epoch_order.bytes());
+  run.backend.shuffle_indices(run.train_count(), settings_.seed, data::kShuffleStream,
+                              static_cast<std::uint64_t>(run.epoch), run.train_split.i32(),
+                              run.epoch_order.i32(), run.shuffle_workspace);
 }
 
 void Trainer::train_step(std::int64_t batch) {
@@ -298,18 +308,32 @@ void Trainer::train_step(std::int64_t batch) {
   const std::int64_t rows = std::min<std::int64_t>(settings_.batch_size, run.train_count() - first);
   const Tensor x = first_rows(run.x, rows);
   const Tensor y = first_rows(run.y, rows);
-  backend.gather_batch(run.train_images.u8(), run.train_labels.u8(), kImageElements,
-                       run.epoch_order.i32() + first, static_cast<int>(rows), x.f32(), y.i32());
-  const Tensor logits = graph_.forward(backend, run.counters, true, x);
-  run.loss.forward(backend, logits, y, run.losses.f32() + run.window_used,
-                   first_rows(run.dlogits, rows));
-  backend.count_correct(static_cast<int>(rows), kClasses, logits.f32(), y.i32(), run.correct.i64());
-  graph_.backward(backend, run.counters, first_rows(run.dlogits, rows));
-  run.optimizer->step(backend, run.counters);
+  {
+    static const NvtxName range_name{"gather batch"};
+    const NvtxRange range{range_name};
+    backend.gather_batch(run.train_images.u8(), run.train_labels.u8(), kImageElements,
+                         run.epoch_order.i32() + first, static_cast<int>(rows), x.f32(), y.i32());
+  }
+  // Two words of capture fit std::function's own storage: running a step allocates nothing.
+  run.step_runner->run(rows, [this, rows] { forward_backward_update(rows); });
+  run.allocator.copy(run.losses.f32() + run.window_used, run.step_loss.data, sizeof(float));
   ++run.window_used;
   ++run.steps;
   ++run.epoch_batches;
   run.epoch_images += rows;
+}
+
+// The same work on the same buffers for every batch of `rows` rows: what a CUDA graph replays.
+void Trainer::forward_backward_update(std::int64_t rows) {
+  Impl& run = *impl_;
+  Backend& backend = run.backend;
+  const Tensor x = first_rows(run.x, rows);
+  const Tensor y = first_rows(run.y, rows);
+  const Tensor logits = graph_.forward(backend, run.counters, true, x);
+  run.loss.forward(backend, logits, y, run.step_loss.f32(), first_rows(run.dlogits, rows));
+  backend.count_correct(static_cast<int>(rows), kClasses, logits.f32(), y.i32(), run.correct.i64());
+  graph_.backward(backend, run.counters, first_rows(run.dlogits, rows));
+  run.optimizer->step(backend, run.counters);
 }
 
 void Trainer::read_losses(double* window_sum) {
@@ -550,6 +574,7 @@ std::string Trainer::summary() const {
                       run.train_count(), batches_per_epoch(), run.validation_index.size(),
                       run.datasets.test.images.count);
   text += fmt::format("memory plan ({} backend): {}\n", run.backend.name(), plan_.summary());
+  text += fmt::format("each step: {}\n", run.step_runner->describe());
   return text;
 }
 

@@ -1,6 +1,7 @@
 // The training loop of both recipes, on any backend: the dataset uploaded once as uint8, each
-// epoch's shuffled index list uploaded once, then per step a gather, forward, loss, backward and
-// optimizer update that neither allocates nor reads anything back. Losses and the count of correct
+// epoch's order shuffled where the data lives, then per step a gather, forward, loss, backward and
+// optimizer update (replayed as one CUDA graph on a GPU) that neither allocates nor reads anything
+// back. Losses and the count of correct
 // predictions accumulate in the backend's memory and are read when logged (every
 // log_every_batches batches and at the end of an epoch).
 #pragma once
@@ -23,6 +24,7 @@
 #include "runtime/graph/loss.h"
 #include "runtime/graph/optimizer.h"
 #include "runtime/memory/arena.h"
+#include "runtime/step_runner.h"
 
 namespace kiln::models {
 
@@ -61,6 +63,9 @@ struct TrainOptions {
   // Polled after every step; when it reads true, the run saves its training state and throws
   // Interrupted. The app points it at the flag its SIGINT handler sets.
   const volatile std::sig_atomic_t* interrupt = nullptr;
+  // Runs each step's forward, backward and update: a CudaGraphStepRunner on the backend's stream
+  // replays them as a CUDA graph (--cuda-graph on); null runs them directly.
+  StepRunner* step_runner = nullptr;
 };
 
 // The settings a run trains with, once options, recipe and training state are merged.
@@ -148,6 +153,7 @@ class Trainer {
   checkpoint::TrainingState training_state() const;
   void restore(const checkpoint::TrainingState& state);
   void start_epoch();
+  void forward_backward_update(std::int64_t rows);
   // Reads the losses written since the last read into the epoch's sum; throws if one diverged.
   void read_losses(double* window_sum);
   std::string divergence_source();

@@ -60,13 +60,16 @@ struct Trainer::Impl {
 
   // Reservations, then their views.
   Reservation r_train_images, r_train_labels, r_test_images, r_test_labels;
-  Reservation r_epoch_order, r_validation_order, r_test_order;
-  Reservation r_x, r_y, r_dlogits, r_losses, r_correct, r_counters;
+  Reservation r_train_split, r_epoch_order, r_validation_order, r_test_order, r_shuffle_workspace;
+  Reservation r_x, r_y, r_dlogits, r_step_loss, r_losses, r_correct, r_counters;
   std::unique_ptr<Arena> arena;
   Tensor train_images, train_labels, test_images, test_labels;
-  Tensor epoch_order, validation_order, test_order;
-  Tensor x, y, dlogits, losses, correct;
+  Tensor train_split, epoch_order, validation_order, test_order;
+  std::span<std::byte> shuffle_workspace;
+  Tensor x, y, dlogits, step_loss, losses, correct;
   StepCounters* counters = nullptr;
+  DirectStepRunner direct_runner;  // when options.step_runner is null
+  StepRunner* step_runner = nullptr;
 
   // Where the run stands.
   int epoch = 0;                // from 0, the one in progress

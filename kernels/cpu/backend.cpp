@@ -7,6 +7,7 @@
 #include "kernels/cpu/max_pool2d.h"
 #include "kernels/cpu/optimizers.h"
 #include "kernels/cpu/relu.h"
+#include "kernels/cpu/shuffle.h"
 #include "kernels/cpu/sigmoid.h"
 #include "kernels/cpu/softmax_cross_entropy.h"
 
@@ -106,6 +107,15 @@ void CpuBackend::adam_step(std::span<const ParameterSlot> parameters, const Adam
 }
 
 void CpuBackend::advance_step(StepCounters* counters) { cpu::advance_step(counters); }
+
+std::size_t CpuBackend::shuffle_workspace_bytes(std::int64_t /*count*/) const { return 0; }
+
+void CpuBackend::shuffle_indices(std::int64_t count, std::uint64_t seed,
+                                 std::uint32_t random_stream, std::uint64_t step,
+                                 const std::int32_t* source, std::int32_t* order,
+                                 std::span<std::byte> /*workspace*/) {
+  cpu::shuffle_indices(count, seed, random_stream, step, source, order);
+}
 
 void CpuBackend::gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
                               std::int64_t image_elements, const std::int32_t* indices, int batch,

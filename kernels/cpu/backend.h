@@ -51,6 +51,11 @@ class CpuBackend final : public Backend {
                  const StepCounters* counters) override;
   void advance_step(StepCounters* counters) override;
 
+  std::size_t shuffle_workspace_bytes(std::int64_t count) const override;
+  void shuffle_indices(std::int64_t count, std::uint64_t seed, std::uint32_t random_stream,
+                       std::uint64_t step, const std::int32_t* source, std::int32_t* order,
+                       std::span<std::byte> workspace) override;
+
   void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
                     std::int64_t image_elements, const std::int32_t* indices, int batch, float* x,
                     std::int32_t* y) override;

@@ -8,6 +8,7 @@
 #include "kernels/cuda/max_pool2d.h"
 #include "kernels/cuda/optimizers.h"
 #include "kernels/cuda/relu.h"
+#include "kernels/cuda/shuffle.h"
 #include "kernels/cuda/sigmoid.h"
 #include "kernels/cuda/softmax_cross_entropy.h"
 
@@ -123,6 +124,18 @@ void CudaBackend::adam_step(std::span<const ParameterSlot> parameters, const Ada
 }
 
 void CudaBackend::advance_step(StepCounters* counters) { cuda::advance_step(counters, stream_); }
+
+std::size_t CudaBackend::shuffle_workspace_bytes(std::int64_t count) const {
+  return cuda::shuffle_workspace_bytes(count);
+}
+
+void CudaBackend::shuffle_indices(std::int64_t count, std::uint64_t seed,
+                                  std::uint32_t random_stream, std::uint64_t step,
+                                  const std::int32_t* source, std::int32_t* order,
+                                  std::span<std::byte> workspace) {
+  cuda::shuffle_indices(count, seed, random_stream, step, source, order, workspace.data(),
+                        workspace.size(), stream_);
+}
 
 void CudaBackend::gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
                                std::int64_t image_elements, const std::int32_t* indices, int batch,

@@ -1,7 +1,7 @@
 // Which images a run trains on, and in what order: the seeded train/validation split and each
-// epoch's shuffle. Both are pure functions of (seed, stream, epoch) through kiln's Philox numbers,
-// so a resumed run sees the same batches, and a device-side shuffle (a sort by the same keys) can
-// reproduce them exactly.
+// epoch's shuffle. Both are the permutation of kernels/permutation_key.h, a pure function of
+// (seed, stream, epoch), so a resumed run sees the same batches and the backend that holds the
+// data draws each epoch's order where the data lives (Backend::shuffle_indices).
 #pragma once
 
 #include <cstdint>
@@ -12,11 +12,6 @@ namespace kiln::data {
 // Philox streams of the data pipeline, apart from dropout's (1, 2, ...) and initialisation's.
 inline constexpr std::uint32_t kShuffleStream = 0x20000;
 inline constexpr std::uint32_t kSplitStream = 0x20001;
-
-// A permutation of 0 .. count-1: the positions sorted by a 64-bit Philox key each (element i takes
-// lanes 2(i%2) and 2(i%2)+1 of group i/2 at `step`), ties by position.
-std::vector<std::int32_t> random_permutation(std::int64_t count, std::uint64_t seed,
-                                             std::uint32_t stream, std::uint64_t step);
 
 struct TrainValidationSplit {
   std::vector<std::int32_t> train;       // ascending

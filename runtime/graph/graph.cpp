@@ -81,6 +81,12 @@ void Graph::bind(const Arena& arena) {
   for (int i = 0; i < 2; ++i) gradient_buffers_[i] = arena.tensor(gradient_reservations_[i]);
   workspace_ = arena.bytes(workspace_reservation_);
   last_forward_.assign(layers_.size(), Step{});
+  forward_ranges_.clear();
+  backward_ranges_.clear();
+  for (const auto& layer : layers_) {
+    forward_ranges_.emplace_back(layer->name() + " forward");
+    backward_ranges_.emplace_back(layer->name() + " backward");
+  }
 }
 
 Tensor Graph::forward(Backend& backend, const StepCounters* counters, bool training,
@@ -93,6 +99,7 @@ Tensor Graph::forward(Backend& backend, const StepCounters* counters, bool train
   Tensor current = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     Layer& layer = *layers_[i];
+    const NvtxRange range{forward_ranges_[i]};
     const Tensor y = buffer_view(outputs_[i], layer.output_shape(current.shape));
     last_forward_[i] = {current, layer.forward(context, current, y)};
     current = last_forward_[i].output;
@@ -104,6 +111,7 @@ void Graph::backward(Backend& backend, const StepCounters* counters, const Tenso
   const RunContext context{backend, counters, workspace_, true};
   Tensor gradient = doutput;
   for (std::size_t i = layers_.size(); i-- > 0;) {
+    const NvtxRange range{backward_ranges_[i]};
     const Step& step = last_forward_[i];
     // Write into whichever buffer does not hold the incoming gradient.
     Tensor dx;

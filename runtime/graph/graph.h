@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "runtime/graph/layer.h"
+#include "runtime/nvtx.h"
 
 namespace kiln {
 
@@ -62,6 +63,8 @@ class Graph {
   Reservation workspace_reservation_;
   std::vector<Tensor> outputs_;  // each layer's buffer, sized for the planned batch
   std::vector<Step> last_forward_;
+  std::vector<NvtxName> forward_ranges_;  // "layer1.0 forward", per layer
+  std::vector<NvtxName> backward_ranges_;
   Tensor gradient_buffers_[2];
   std::span<std::byte> workspace_;
 };

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/nvtx.h"
+
 namespace kiln {
 
 Optimizer::Optimizer(OptimizerKind kind, double learning_rate)
@@ -46,6 +48,8 @@ void Optimizer::bind(const Arena& arena, std::span<Parameter* const> parameters)
 }
 
 void Optimizer::step(Backend& backend, StepCounters* counters) {
+  static const NvtxName range_name{"optimizer step"};
+  const NvtxRange range{range_name};
   if (kind_ == OptimizerKind::sgd) {
     backend.sgd_step(slots_, static_cast<float>(learning_rate_));
   } else {

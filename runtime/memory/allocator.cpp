@@ -34,6 +34,9 @@ class HostAllocator final : public Allocator {
   void copy_to_host(void* host_destination, const void* source, std::size_t bytes) override {
     if (bytes > 0) std::memcpy(host_destination, source, bytes);
   }
+  void copy(void* destination, const void* source, std::size_t bytes) override {
+    if (bytes > 0) std::memmove(destination, source, bytes);
+  }
   std::size_t allocations() const override { return allocations_; }
 
  private:
@@ -74,6 +77,10 @@ class CudaAllocator final : public Allocator {
     KILN_CUDA_CHECK(
         cudaMemcpyAsync(host_destination, source, bytes, cudaMemcpyDeviceToHost, stream_));
     KILN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+  void copy(void* destination, const void* source, std::size_t bytes) override {
+    if (bytes == 0) return;
+    KILN_CUDA_CHECK(cudaMemcpyAsync(destination, source, bytes, cudaMemcpyDeviceToDevice, stream_));
   }
   std::size_t allocations() const override { return allocations_; }
 

@@ -23,6 +23,9 @@ class Allocator {
   // work queued before it.
   virtual void copy_from_host(void* destination, const void* host_source, std::size_t bytes) = 0;
   virtual void copy_to_host(void* host_destination, const void* source, std::size_t bytes) = 0;
+  // Within the space, ordered after all work queued before it; on a device it returns at once, so
+  // a training step may use it.
+  virtual void copy(void* destination, const void* source, std::size_t bytes) = 0;
   // How many blocks allocate() has handed out so far: tests count them around a training step.
   virtual std::size_t allocations() const = 0;
 };

@@ -35,6 +35,13 @@ TEST(CommandLine, NoFlagsTrainsTheDefaultModelWithItsRecipe) {
                command.train.shuffle);
   EXPECT_EQ(command.train.max_steps, 0);
   EXPECT_FALSE(command.train.quiet);
+  EXPECT_EQ(command.cuda_graph, "") << "unset: on wherever a GPU trains";
+}
+
+TEST(CommandLine, CudaGraphIsOnOrOff) {
+  EXPECT_EQ(parse({"--cuda-graph", "off"}).cuda_graph, "off");
+  EXPECT_EQ(parse({"--backend", "cuda", "--cuda-graph", "on"}).cuda_graph, "on");
+  EXPECT_EQ(parse({"--backend", "cpu", "--cuda-graph", "off"}).cuda_graph, "off");
 }
 
 TEST(CommandLine, FlagsReachTheOptions) {
@@ -118,6 +125,8 @@ TEST(CommandLine, UsageErrorsAreOneLineNamingTheFlag) {
       {{"--model", "resnet"}, "--model: resnet not in {mnist-cnn,fashion-lenet}"},
       {{"--bogus"}, "--bogus"},
       {{"--init", "/nonexistent/w.safetensors"}, "/nonexistent/w.safetensors"},
+      {{"--cuda-graph", "yes"}, "--cuda-graph: yes not in {on,off}"},
+      {{"--backend", "cpu", "--cuda-graph", "on"}, "--cuda-graph on: needs a GPU backend"},
   };
   for (const auto& [arguments, expected] : cases) {
     const std::string message = usage_error(arguments);

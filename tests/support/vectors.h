@@ -1,6 +1,7 @@
 // Small host-vector helpers the op tests share.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +22,15 @@ inline std::vector<float> unwritten(std::int64_t count) {
 
 inline std::vector<float> random_floats(std::int64_t count, std::mt19937_64& rng) {
   return uniform_floats(static_cast<std::size_t>(count), -1.0f, 1.0f, rng);
+}
+
+// True when `values` holds 0 .. size-1, each once.
+inline bool is_permutation_of_range(std::vector<std::int32_t> values) {
+  std::sort(values.begin(), values.end());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (values[i] != static_cast<std::int32_t>(i)) return false;
+  }
+  return true;
 }
 
 // sum of a[i] * b[i], in double.

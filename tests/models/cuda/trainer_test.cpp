@@ -1,12 +1,13 @@
 // The trainer on the CUDA backend: a step allocates nothing and synchronises with nothing (it can
-// be captured as a CUDA graph), two runs give bit-identical weights, and a few steps follow the
-// CPU reference trainer.
+// be captured as a CUDA graph), replaying the captured step trains exactly as launching it does,
+// two runs give bit-identical weights, and a few steps follow the CPU reference trainer.
 #include "models/trainer.h"
 
 #include <gtest/gtest.h>
 
 #include "kernels/cpu/backend.h"
 #include "kernels/cuda/backend.h"
+#include "runtime/step_runner.h"
 #include "tests/models/synthetic_data.h"
 #include "tests/support/gpu.h"
 #include "tests/support/heap_counter.h"
@@ -79,6 +80,42 @@ TEST_F(CudaTrainer, TwoRunsGiveBitIdenticalWeights) {
       EXPECT_TRUE(testing::bitwise_equal(first[i].values, second[i].values)) << first[i].name;
     }
   }
+}
+
+TEST_F(CudaTrainer, ReplayingTheCapturedStepEqualsLaunchingItDirectly) {
+  // Two epochs of Adam with dropout (mnist-cnn: 6 full batches and a short one of 8, so two graphs)
+  // and of SGD (fashion-lenet: 10 full batches, one graph): every replay must read the current
+  // step for the dropout masks and Adam's bias correction, and the epoch's order.
+  for (const auto& [model, graphs] : {std::pair{"mnist-cnn", 2u}, std::pair{"fashion-lenet", 1u}}) {
+    SCOPED_TRACE(model);
+    TrainOptions options = quiet_options(model);
+    options.epochs = 2;
+    const auto direct = train(model, options, *backend_, *allocator_);
+    CudaGraphStepRunner runner(stream_);
+    options.step_runner = &runner;
+    const auto replayed = train(model, options, *backend_, *allocator_);
+    EXPECT_EQ(runner.graphs(), graphs);
+    for (std::size_t i = 0; i < direct.size(); ++i) {
+      EXPECT_TRUE(testing::bitwise_equal(direct[i].values, replayed[i].values)) << direct[i].name;
+    }
+  }
+}
+
+TEST_F(CudaTrainer, AReplayedStepAllocatesNothing) {
+  const Datasets datasets = synthetic_datasets("mnist-cnn");
+  CudaGraphStepRunner runner(stream_);
+  TrainOptions options = quiet_options("mnist-cnn");
+  options.step_runner = &runner;
+  Trainer trainer(options, *backend_, *allocator_, datasets, nullptr);
+  trainer.train_step(0);  // captures
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  const std::int64_t heap_before = testing::heap_allocations.load();
+  const std::size_t blocks_before = allocator_->allocations();
+  for (std::int64_t batch = 1; batch < 5; ++batch) trainer.train_step(batch);
+  KILN_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  EXPECT_EQ(testing::heap_allocations.load() - heap_before, 0);
+  EXPECT_EQ(allocator_->allocations(), blocks_before);
+  EXPECT_EQ(runner.graphs(), 1u);
 }
 
 TEST_F(CudaTrainer, FollowsTheCpuReferenceTrainer) {
