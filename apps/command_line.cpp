@@ -55,6 +55,8 @@ Examples:
   train_mnist_gpu --model fashion-lenet --metrics run.jsonl --predictions test.csv
   scripts/plot.py --metrics run.jsonl --predictions test.csv --data data/fashion-mnist
       loss and accuracy curves, a grid of predicted test images, a confusion matrix
+  train_mnist_gpu --model mnist-cnn --backend cuda --conv cudnn
+      kiln's kernels for everything but the convolutions, which run on cuDNN
   train_mnist_gpu predict --model mnist-cnn --weights cnn.safetensors --image digit.png
       the three most probable classes of an image of any size
 
@@ -65,6 +67,12 @@ Files:
 
 Exit status: 0 success, 1 runtime error (bad data or checkpoint, no GPU, a diverging loss),
 2 usage error, 130 interrupted. Errors are one line on stderr.)";
+
+// --dropout already names the probability.
+std::string engine_flag(OpFamily family) {
+  return family == OpFamily::dropout ? "--dropout-engine"
+                                     : fmt::format("--{}", op_family_name(family));
+}
 
 }  // namespace
 
@@ -86,14 +94,24 @@ Command parse_command_line(int argc, const char* const* argv) {
                  "Folder with the four IDX files, raw or .gz (default: data/mnist or "
                  "data/fashion-mnist, where scripts/fetch_data.sh puts them)");
   app.add_option("--backend", backend,
-                 "auto: the GPU if there is one, else the CPU with a notice; cuda and cudnn "
-                 "fail without a GPU")
+                 "auto: the GPU if there is one, else the CPU with a notice; cuda (kiln's "
+                 "kernels) and cudnn (cuDNN where it has the op, kiln's kernels elsewhere) fail "
+                 "without a GPU")
       ->check(CLI::IsMember({"auto", "cuda", "cudnn", "cpu"}))
       ->capture_default_str();
   app.add_option("--cuda-graph", command.cuda_graph,
                  "on: capture each training step once as a CUDA graph and replay it (default on "
                  "a GPU); off: launch every kernel of every step")
       ->check(CLI::IsMember({"on", "off"}));
+  // Caffe's per-layer engine, per op family: one run can mix kiln's kernels with cuDNN's.
+  for (const OpFamily family : kOpFamilies) {
+    const std::string_view name = op_family_name(family);
+    app.add_option(engine_flag(family), command.engines[static_cast<std::size_t>(family)],
+                   fmt::format("Engine of the {} ops: custom or cudnn (default: the backend's; "
+                               "--backend cuda or cudnn only)",
+                               name))
+        ->check(CLI::IsMember({"custom", "cudnn"}));
+  }
   const auto whole_at_least_1 = number_check<std::uint64_t>(
       "a whole number of at least 1", [](std::uint64_t v) { return v >= 1 && v <= INT32_MAX; });
   const auto whole_at_least_0 = number_check<std::uint64_t>(
@@ -165,8 +183,8 @@ Command parse_command_line(int argc, const char* const* argv) {
   image_option->excludes(idx_option);
   predict_command->add_option("--data", predict_options.data_dir,
                               "The dataset folder whose test set --index reads");
-  predict_command->add_option("--backend", backend, "auto, cuda or cpu, as for training")
-      ->check(CLI::IsMember({"auto", "cuda", "cpu"}));
+  predict_command->add_option("--backend", backend, "auto, cuda, cudnn or cpu, as for training")
+      ->check(CLI::IsMember({"auto", "cuda", "cudnn", "cpu"}));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -180,6 +198,15 @@ Command parse_command_line(int argc, const char* const* argv) {
     throw UsageError(
         "--cuda-graph on: needs a GPU backend; --backend cpu launches each step (see "
         "--help)");
+  }
+  for (const OpFamily family : kOpFamilies) {
+    const std::string& engine = command.engines[static_cast<std::size_t>(family)];
+    if (!engine.empty() && backend != "cuda" && backend != "cudnn") {
+      throw UsageError(
+          fmt::format("{} {}: engines are chosen on the GPU only; add --backend cuda "
+                      "or --backend cudnn (got --backend {})",
+                      engine_flag(family), engine, backend));
+    }
   }
   if (no_shuffle) options.shuffle = false;
   if (!optimizer.empty()) {

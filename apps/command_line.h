@@ -3,10 +3,12 @@
 // [flags]` classifies one image, `--help` (either level) prints the manual.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 
+#include "kernels/engine_mix.h"
 #include "models/trainer.h"
 
 namespace kiln::app {
@@ -34,6 +36,9 @@ struct Command {
   std::string data_dir;  // empty: the model's default folder
   std::string backend = "auto";
   std::string cuda_graph;  // --cuda-graph on|off; empty: on wherever a GPU trains
+  // Per op family (indexed by kiln::OpFamily): "" for the backend's own engine, else "custom" or
+  // "cudnn" (--conv, --pool, --activation, --dropout-engine, --softmax).
+  std::array<std::string, kOpFamilies.size()> engines;
   PredictOptions predict;
   std::string help;  // the manual, when kind is help
 };

@@ -5,6 +5,7 @@
 // training state to resume from), always with one line on stderr.
 #include <fmt/format.h>
 
+#include <array>
 #include <cmath>
 #include <csignal>
 #include <cstdint>
@@ -18,6 +19,10 @@
 #include "kernels/cpu/backend.h"
 #include "kernels/cuda/backend.h"
 #include "kernels/cuda/device.h"
+#include "kernels/engine_mix.h"
+#if KILN_WITH_CUDNN
+#include "kernels/cudnn/backend.h"
+#endif
 #include "models/predictor.h"
 #include "models/recipe.h"
 #include "models/trainer.h"
@@ -30,9 +35,10 @@
 namespace {
 
 // The chosen backend with the memory it works in; a CUDA backend's stream is declared first so
-// that it outlives both.
+// that it outlives the rest, and a mix's engines before the mix that uses them.
 struct Engine {
   std::unique_ptr<kiln::CudaStream> stream;
+  std::unique_ptr<kiln::Backend> mixed_engines;
   std::unique_ptr<kiln::Backend> backend;
   std::unique_ptr<kiln::Allocator> allocator;
   std::unique_ptr<kiln::StepRunner> step_runner;  // a CUDA graph's, unless --cuda-graph off
@@ -47,13 +53,49 @@ extern "C" void on_interrupt(int /*signal*/) {
   std::signal(SIGINT, SIG_DFL);
 }
 
-void make_engine(const std::string& choice, const std::string& cuda_graph, bool quiet,
-                 Engine& engine) {
-  const auto& device = kiln::cuda::device_status();
-  if (choice == "cudnn") {
-    throw kiln::app::UsageError(
-        "--backend cudnn: the cuDNN engine is not built yet; use --backend cuda or cpu");
+// The op families that run on cuDNN: all of them with --backend cudnn, none with cuda, then as
+// --conv, --pool, ... say.
+kiln::FamilyRouting cudnn_families(
+    const std::string& choice, const std::array<std::string, kiln::kOpFamilies.size()>& engines) {
+  kiln::FamilyRouting routing;
+  for (const kiln::OpFamily family : kiln::kOpFamilies) {
+    const std::string& engine = engines[static_cast<std::size_t>(family)];
+    routing.route(family, engine.empty() ? choice == "cudnn" : engine == "cudnn");
   }
+  return routing;
+}
+
+// kiln's CUDA kernels, cuDNN, or a mix of the two per op family, on a new stream.
+void make_gpu_engine(const kiln::FamilyRouting& routing, std::uint64_t seed, Engine& engine) {
+  engine.stream = std::make_unique<kiln::CudaStream>();
+  engine.allocator = kiln::make_cuda_allocator(engine.stream->get());
+  if (routing.none()) {
+    engine.backend = std::make_unique<kiln::cuda::CudaBackend>(engine.stream->get());
+    engine.description = "cuda: " + kiln::cuda::describe(kiln::cuda::device_status());
+    return;
+  }
+#if KILN_WITH_CUDNN
+  auto cudnn = std::make_unique<kiln::cudnn::CudnnBackend>(
+      engine.stream->get(), kiln::cudnn::CudnnBackendOptions{.dropout_seed = seed});
+  const std::string settings = cudnn->describe();
+  if (routing.all()) {
+    engine.backend = std::move(cudnn);
+  } else {
+    engine.backend = std::make_unique<kiln::EngineMix>(cudnn->custom(), *cudnn, routing);
+    engine.mixed_engines = std::move(cudnn);
+  }
+  engine.description = fmt::format("{}: {}; {}", engine.backend->name(),
+                                   kiln::cuda::describe(kiln::cuda::device_status()), settings);
+#else
+  (void)seed;
+  throw kiln::app::UsageError(
+      "the cuDNN engine is not built (configured with KILN_WITH_CUDNN=OFF); use --backend cuda");
+#endif
+}
+
+void make_engine(const kiln::app::Command& command, bool quiet, Engine& engine) {
+  const std::string& choice = command.backend;
+  const auto& device = kiln::cuda::device_status();
   if (choice == "cpu" || (choice == "auto" && !device.available)) {
     if (choice == "auto" && !quiet) {
       fmt::print("kiln: no usable GPU ({}); training on the CPU backend\n", device.reason);
@@ -66,17 +108,15 @@ void make_engine(const std::string& choice, const std::string& cuda_graph, bool 
   if (!device.available) {
     throw std::runtime_error(fmt::format("--backend {}: no usable GPU: {}", choice, device.reason));
   }
-  engine.stream = std::make_unique<kiln::CudaStream>();
-  engine.backend = std::make_unique<kiln::cuda::CudaBackend>(engine.stream->get());
-  engine.allocator = kiln::make_cuda_allocator(engine.stream->get());
-  if (cuda_graph != "off") {
+  make_gpu_engine(cudnn_families(choice, command.engines), command.train.seed.value_or(0), engine);
+  if (command.cuda_graph != "off") {
     engine.step_runner = std::make_unique<kiln::CudaGraphStepRunner>(engine.stream->get());
   }
-  engine.description = "cuda: " + kiln::cuda::describe(device);
 }
 
 // `train_mnist_gpu predict`: the top three classes of one image.
-int predict(const kiln::app::PredictOptions& options, const std::string& backend) {
+int predict(const kiln::app::Command& command) {
+  const kiln::app::PredictOptions& options = command.predict;
   const auto& recipe = kiln::models::recipe_for(options.model);
   std::vector<std::uint8_t> pixels;
   std::string what;
@@ -111,7 +151,7 @@ int predict(const kiln::app::PredictOptions& options, const std::string& backend
     pixels.assign(first, first + 28 * 28);
   }
   Engine engine;
-  make_engine(backend, "off", true, engine);
+  make_engine(command, true, engine);
   kiln::models::Predictor predictor(options.model, options.weights, *engine.backend,
                                     *engine.allocator);
   const auto probabilities = predictor.probabilities(pixels);
@@ -141,14 +181,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   kiln::models::TrainOptions& options = command.train;
-  const std::string& backend = command.backend;
   std::string& data_dir = command.data_dir;
   try {
-    if (command.kind == kiln::app::Command::Kind::predict) return predict(command.predict, backend);
+    if (command.kind == kiln::app::Command::Kind::predict) return predict(command);
     const auto& recipe = kiln::models::recipe_for(options.model);
     if (data_dir.empty()) data_dir = kiln::data::dataset_dir("data", recipe.dataset).string();
     Engine engine;
-    make_engine(backend, command.cuda_graph, options.quiet, engine);
+    make_engine(command, options.quiet, engine);
     options.step_runner = engine.step_runner.get();
     const auto datasets = kiln::models::load_datasets(data_dir);
     kiln::models::Trainer trainer(options, *engine.backend, *engine.allocator, datasets, stdout);

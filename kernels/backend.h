@@ -85,14 +85,20 @@ class Backend {
   virtual void sigmoid_forward(std::int64_t count, const float* x, float* y) = 0;
   virtual void sigmoid_backward(std::int64_t count, const float* y, const float* dy, float* dx) = 0;
 
-  // Inverted dropout: y = x / (1 - p) where the mask keeps an element, else 0. The mask is a pure
-  // function of (counters->seed, counters->step, mask_stream, element index) through Philox4x32-10
-  // (kernels/dropout_mask.h), so backward recomputes it instead of storing it, and every backend
-  // draws the same mask. Each dropout layer uses its own mask_stream.
+  // Inverted dropout: y = x / (1 - p) where the mask keeps an element, else 0. kiln's backends
+  // draw the mask as a pure function of (counters->seed, counters->step, mask_stream, element
+  // index) through Philox4x32-10 (kernels/dropout_mask.h), so backward recomputes it and CPU and
+  // CUDA agree bit for bit; each dropout layer uses its own mask_stream. A backend with its own
+  // generator (cuDNN) keeps the mask in `reserve` instead: at least dropout_reserve_bytes(count)
+  // bytes in its memory space, which the layer plans and which must stay untouched from forward
+  // to backward. Such a backend ignores mask_stream and counters; the others ignore reserve.
+  virtual std::size_t dropout_reserve_bytes(std::int64_t count) const = 0;
   virtual void dropout_forward(std::int64_t count, float p, std::uint32_t mask_stream,
-                               const StepCounters* counters, const float* x, float* y) = 0;
+                               const StepCounters* counters, const float* x, float* y,
+                               std::span<std::byte> reserve) = 0;
   virtual void dropout_backward(std::int64_t count, float p, std::uint32_t mask_stream,
-                                const StepCounters* counters, const float* dy, float* dx) = 0;
+                                const StepCounters* counters, const float* dy, float* dx,
+                                std::span<std::byte> reserve) = 0;
 
   // Softmax cross-entropy fused with its gradient: loss[0] = mean over the batch of
   // -log softmax(logits)[label]; dlogits (null in evaluation) = (softmax - one_hot) / batch.

@@ -64,12 +64,14 @@ void CpuBackend::sigmoid_backward(std::int64_t count, const float* y, const floa
 }
 
 void CpuBackend::dropout_forward(std::int64_t count, float p, std::uint32_t mask_stream,
-                                 const StepCounters* counters, const float* x, float* y) {
+                                 const StepCounters* counters, const float* x, float* y,
+                                 std::span<std::byte> /*reserve*/) {
   cpu::dropout_forward(count, p, mask_stream, counters, x, y);
 }
 
 void CpuBackend::dropout_backward(std::int64_t count, float p, std::uint32_t mask_stream,
-                                  const StepCounters* counters, const float* dy, float* dx) {
+                                  const StepCounters* counters, const float* dy, float* dx,
+                                  std::span<std::byte> /*reserve*/) {
   cpu::dropout_backward(count, p, mask_stream, counters, dy, dx);
 }
 

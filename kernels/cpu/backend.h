@@ -30,10 +30,14 @@ class CpuBackend final : public Backend {
   void sigmoid_forward(std::int64_t count, const float* x, float* y) override;
   void sigmoid_backward(std::int64_t count, const float* y, const float* dy, float* dx) override;
 
+  // The mask is recomputed from its Philox stream: nothing to reserve.
+  std::size_t dropout_reserve_bytes(std::int64_t /*count*/) const override { return 0; }
   void dropout_forward(std::int64_t count, float p, std::uint32_t mask_stream,
-                       const StepCounters* counters, const float* x, float* y) override;
+                       const StepCounters* counters, const float* x, float* y,
+                       std::span<std::byte> reserve) override;
   void dropout_backward(std::int64_t count, float p, std::uint32_t mask_stream,
-                        const StepCounters* counters, const float* dy, float* dx) override;
+                        const StepCounters* counters, const float* dy, float* dx,
+                        std::span<std::byte> reserve) override;
 
   void softmax_cross_entropy(int batch, int classes, const float* logits,
                              const std::int32_t* labels, float* loss, float* dlogits) override;

@@ -81,12 +81,14 @@ void CudaBackend::sigmoid_backward(std::int64_t count, const float* y, const flo
 }
 
 void CudaBackend::dropout_forward(std::int64_t count, float p, std::uint32_t mask_stream,
-                                  const StepCounters* counters, const float* x, float* y) {
+                                  const StepCounters* counters, const float* x, float* y,
+                                  std::span<std::byte> /*reserve*/) {
   cuda::dropout_forward(count, p, mask_stream, counters, x, y, stream_);
 }
 
 void CudaBackend::dropout_backward(std::int64_t count, float p, std::uint32_t mask_stream,
-                                   const StepCounters* counters, const float* dy, float* dx) {
+                                   const StepCounters* counters, const float* dy, float* dx,
+                                   std::span<std::byte> /*reserve*/) {
   cuda::dropout_backward(count, p, mask_stream, counters, dy, dx, stream_);
 }
 

@@ -5,9 +5,8 @@
 // 8-pass radix sort (8 bits a pass over 64-bit keys): tens of microseconds, once per epoch, off
 // the training step. CUB's radix sort is stable, so equal keys keep their ascending positions:
 // the tie rule of the CPU reference's comparison sort, and the same permutation bit for bit.
-#include <cub/device/device_radix_sort.cuh>
-
 #include <climits>
+#include <cub/device/device_radix_sort.cuh>
 #include <stdexcept>
 #include <string>
 
@@ -21,7 +20,9 @@ namespace {
 constexpr int kThreads = 256;
 constexpr std::size_t kAlignment = 256;
 
-std::size_t aligned(std::size_t bytes) { return (bytes + kAlignment - 1) / kAlignment * kAlignment; }
+std::size_t aligned(std::size_t bytes) {
+  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+}
 
 // The workspace's four arrays, each 256-byte aligned, then CUB's scratch.
 struct Layout {
@@ -47,8 +48,7 @@ std::size_t cub_bytes(std::int64_t count) {
 }
 
 __global__ void draw_keys_kernel(int count, std::uint64_t seed, std::uint32_t random_stream,
-                                 std::uint64_t step, std::uint64_t* keys,
-                                 std::int32_t* positions) {
+                                 std::uint64_t step, std::uint64_t* keys, std::int32_t* positions) {
   const int i = static_cast<int>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= count) return;
   keys[i] = permutation_key(seed, random_stream, step, static_cast<std::uint64_t>(i));
@@ -96,8 +96,8 @@ void shuffle_indices(std::int64_t count, std::uint64_t seed, std::uint32_t rando
                                                     positions_in);
   KILN_CUDA_CHECK_LAUNCH("draw_keys_kernel");
   KILN_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(base + layout.cub_offset, cub_scratch, keys_in,
-                                                  keys_out, positions_in, positions_out, n, 0,
-                                                  64, stream));
+                                                  keys_out, positions_in, positions_out, n, 0, 64,
+                                                  stream));
   gather_indices_kernel<<<blocks, kThreads, 0, stream>>>(n, source, positions_out, order);
   KILN_CUDA_CHECK_LAUNCH("gather_indices_kernel");
 }

@@ -37,7 +37,7 @@ void Graph::plan(const Backend& backend, const Shape& input, MemoryPlan& plan) {
   for (const auto& layer : layers_) {
     const Shape output = layer->output_shape(shape);  // first: it says what does not fit
     workspace_bytes = std::max(workspace_bytes, layer->workspace_bytes(backend, shape));
-    layer->plan(shape, plan);
+    layer->plan(backend, shape, plan);
     if (layer->random_streams() > 0) {
       layer->set_first_random_stream(next_stream);
       next_stream += static_cast<std::uint32_t>(layer->random_streams());

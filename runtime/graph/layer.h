@@ -62,9 +62,10 @@ class Layer {
   virtual std::size_t workspace_bytes(const Backend& /*backend*/, const Shape& /*input*/) const {
     return 0;
   }
-  // Reserves what the layer keeps from forward to backward (pooling's argmax), for the largest
-  // input, and takes its views once the arena exists.
-  virtual void plan(const Shape& /*input*/, MemoryPlan& /*plan*/) {}
+  // Reserves what the layer keeps from forward to backward (pooling's argmax, cuDNN dropout's
+  // mask), for the largest input and as `backend` needs it, and takes its views once the arena
+  // exists.
+  virtual void plan(const Backend& /*backend*/, const Shape& /*input*/, MemoryPlan& /*plan*/) {}
   virtual void bind(const Arena& /*arena*/) {}
 
   // Layers drawing random numbers (dropout) take distinct Philox streams, numbered by the graph.

@@ -118,7 +118,10 @@ expect_failure dropout_nan 2 '--dropout' -- --model mnist-cnn --quiet --dropout 
 expect_failure dropout_with_fashion_lenet 2 '--dropout.*fashion-lenet' -- "${quick[@]}" --dropout 0.5
 expect_failure optimizer_unknown 2 '--optimizer.*rmsprop' -- "${quick[@]}" --optimizer rmsprop
 expect_failure backend_unknown 2 '--backend.*tpu' -- "${quick[@]}" --backend tpu
-expect_failure backend_cudnn_not_built 2 '--backend cudnn' -- "${quick[@]}" --backend cudnn
+expect_failure engine_flag_on_cpu 2 '--conv cudnn.*GPU only' -- "${quick[@]}" --backend cpu \
+  --conv cudnn
+expect_failure engine_flag_unknown_engine 2 '--pool.*fast' -- "${quick[@]}" --backend cuda \
+  --pool fast
 expect_failure init_and_resume 2 '--init.*--resume|--resume.*--init' -- "${quick[@]}" \
   --init "$work/lenet.safetensors" --resume "$work/lenet.state.safetensors"
 expect_failure resume_conflicting_batch_size 2 '--batch-size 7.*resum' \
@@ -138,6 +141,8 @@ if $has_gpu; then
 else
   expect_failure backend_cuda_without_gpu 1 '--backend cuda.*no usable GPU' -- \
     "${quick[@]}" --backend cuda
+  expect_failure backend_cudnn_without_gpu 1 '--backend cudnn.*no usable GPU' -- \
+    "${quick[@]}" --backend cudnn --conv custom
 fi
 
 # --- Datasets: exit 1, the message names the file. --------------------------------------------

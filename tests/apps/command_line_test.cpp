@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace kiln::app {
@@ -107,7 +109,8 @@ TEST(CommandLine, PredictIsItsOwnCommand) {
 TEST(CommandLine, HelpIsTheManualAtEitherLevel) {
   const Command top = parse({"--help"});
   EXPECT_EQ(top.kind, Command::Kind::help);
-  for (const char* expected : {"--model", "--resume", "predict", "Examples:", "Exit status:"}) {
+  for (const char* expected : {"--model", "--resume", "predict", "Examples:", "Exit status:",
+                               "--conv", "--dropout-engine", "cudnn"}) {
     EXPECT_NE(top.help.find(expected), std::string::npos) << expected;
   }
   const Command predict = parse({"predict", "--help"});
@@ -127,6 +130,36 @@ TEST(CommandLine, UsageErrorsAreOneLineNamingTheFlag) {
       {{"--init", "/nonexistent/w.safetensors"}, "/nonexistent/w.safetensors"},
       {{"--cuda-graph", "yes"}, "--cuda-graph: yes not in {on,off}"},
       {{"--backend", "cpu", "--cuda-graph", "on"}, "--cuda-graph on: needs a GPU backend"},
+  };
+  for (const auto& [arguments, expected] : cases) {
+    const std::string message = usage_error(arguments);
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+}
+
+TEST(CommandLine, EngineFlagsChooseEachFamilysEngineOnTheGpu) {
+  const Command command =
+      parse({"--backend", "cuda", "--conv", "cudnn", "--pool", "custom", "--activation", "cudnn",
+             "--dropout-engine", "custom", "--softmax", "cudnn", "--dropout", "0.2"});
+  EXPECT_EQ(command.engines[static_cast<std::size_t>(OpFamily::conv)], "cudnn");
+  EXPECT_EQ(command.engines[static_cast<std::size_t>(OpFamily::pool)], "custom");
+  EXPECT_EQ(command.engines[static_cast<std::size_t>(OpFamily::activation)], "cudnn");
+  EXPECT_EQ(command.engines[static_cast<std::size_t>(OpFamily::dropout)], "custom");
+  EXPECT_EQ(command.engines[static_cast<std::size_t>(OpFamily::softmax)], "cudnn");
+  EXPECT_EQ(command.train.dropout, 0.2f) << "--dropout stays the probability";
+  const Command unset = parse({"--backend", "cudnn"});
+  for (const std::string& engine : unset.engines) EXPECT_EQ(engine, "");
+  EXPECT_EQ(parse({"predict", "--weights", __FILE__, "--backend", "cudnn"}).backend, "cudnn");
+}
+
+TEST(CommandLine, EngineFlagsNeedAGpuBackend) {
+  const std::vector<std::pair<std::vector<const char*>, std::string>> cases = {
+      {{"--conv", "cudnn"}, "--conv cudnn: engines are chosen on the GPU only"},
+      {{"--backend", "cpu", "--pool", "custom"}, "--pool custom: engines are chosen on the GPU"},
+      {{"--backend", "auto", "--dropout-engine", "cudnn"}, "(got --backend auto)"},
+      {{"--backend", "cuda", "--softmax", "fast"}, "--softmax: fast not in {custom,cudnn}"},
+      {{"--backend", "cuda", "--activation"}, "--activation"},
   };
   for (const auto& [arguments, expected] : cases) {
     const std::string message = usage_error(arguments);

@@ -24,6 +24,22 @@ class GpuTest : public ::testing::Test {
   }
 };
 
+// A GpuTest with a stream of its own. cudaStreamCreate makes a blocking stream: work on it is
+// ordered after DeviceBuffer's copies and memsets on the legacy default stream.
+class GpuStreamTest : public GpuTest {
+ protected:
+  void SetUp() override {
+    GpuTest::SetUp();
+    if (IsSkipped()) return;
+    KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
+  }
+  void TearDown() override {
+    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+  }
+
+  cudaStream_t stream_ = nullptr;
+};
+
 template <typename T>
 class DeviceBuffer {
  public:

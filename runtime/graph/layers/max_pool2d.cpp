@@ -40,7 +40,7 @@ Shape MaxPool2d::output_shape(const Shape& input) const {
   return Shape{input[0], input[1], shape.out_height(), shape.out_width()};
 }
 
-void MaxPool2d::plan(const Shape& input, MemoryPlan& plan) {
+void MaxPool2d::plan(const Backend& /*backend*/, const Shape& input, MemoryPlan& plan) {
   argmax_reservation_ = plan.reserve(name() + ".argmax", MemoryCategory::activations, DType::i32,
                                      output_shape(input));
 }

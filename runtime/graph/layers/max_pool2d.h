@@ -12,7 +12,7 @@ class MaxPool2d final : public Layer {
 
   std::string describe() const override;
   Shape output_shape(const Shape& input) const override;
-  void plan(const Shape& input, MemoryPlan& plan) override;
+  void plan(const Backend& backend, const Shape& input, MemoryPlan& plan) override;
   void bind(const Arena& arena) override;
   Tensor forward(const RunContext& context, const Tensor& x, const Tensor& y) override;
   Tensor backward(const RunContext& context, const Tensor& x, const Tensor& y, const Tensor& dy,

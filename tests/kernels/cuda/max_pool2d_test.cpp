@@ -20,6 +20,7 @@
 
 #include "kernels/cpu/max_pool2d.h"
 #include "tests/support/gpu.h"
+#include "tests/support/pool_cases.h"
 #include "tests/support/random.h"
 #include "tests/support/tolerance.h"
 
@@ -30,49 +31,6 @@ using testing::bitwise_equal;
 using testing::DeviceBuffer;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
-
-Pool2dShape pool(int batch, int channels, int height, int width, int kernel, int stride, int pad) {
-  return {.batch = batch,
-          .channels = channels,
-          .in_height = height,
-          .in_width = width,
-          .kernel_height = kernel,
-          .kernel_width = kernel,
-          .stride_height = stride,
-          .stride_width = stride,
-          .pad_height = pad,
-          .pad_width = pad};
-}
-
-// The pooling layers of mnist-cnn (batch 32) and fashion-lenet (batch 20).
-const std::vector<Pool2dShape> kModelShapes = {
-    pool(32, 32, 28, 28, 2, 2, 0), pool(32, 64, 14, 14, 2, 2, 0), pool(32, 128, 7, 7, 2, 2, 1),
-    pool(20, 6, 24, 24, 2, 2, 0),  pool(20, 10, 8, 8, 2, 2, 0),
-};
-
-std::vector<Pool2dShape> awkward_shapes() {
-  std::vector<Pool2dShape> shapes = {
-      pool(1, 1, 1, 1, 1, 1, 0),    // one element
-      pool(3, 7, 9, 11, 3, 2, 1),   // k3s2p1: overlapping windows, stride 2, padding
-      pool(1, 3, 13, 5, 3, 1, 1),   // k3s1p1: every input in up to nine windows
-      pool(5, 1, 7, 7, 2, 2, 1),    // mnist-cnn's padded layer at batch 5, one channel
-      pool(2, 3, 10, 10, 2, 3, 0),  // stride wider than the kernel: inputs in no window
-      pool(1, 1, 5, 7, 5, 1, 2),    // windows larger than the plane's height
-      pool(7, 2, 6, 31, 4, 2, 2),   // even kernel, half-kernel padding
-  };
-  // Rectangular kernel, stride and padding.
-  shapes.push_back({.batch = 2,
-                    .channels = 3,
-                    .in_height = 6,
-                    .in_width = 9,
-                    .kernel_height = 2,
-                    .kernel_width = 3,
-                    .stride_height = 1,
-                    .stride_width = 2,
-                    .pad_height = 1,
-                    .pad_width = 1});
-  return shapes;
-}
 
 enum class Values { continuous, ties, nans, infinities };
 
@@ -169,7 +127,7 @@ class CudaMaxPool2d : public testing::GpuTest {
 
 TEST_F(CudaMaxPool2d, ModelShapesMatchReferenceBitForBit) {
   SCOPED_TRACE(testing::seed_trace(seed_));
-  for (const Pool2dShape& shape : kModelShapes) {
+  for (const Pool2dShape& shape : testing::kModelPoolShapes) {
     check(shape, Values::continuous, stream_);
     check(shape, Values::ties, stream_);
   }
@@ -177,7 +135,7 @@ TEST_F(CudaMaxPool2d, ModelShapesMatchReferenceBitForBit) {
 
 TEST_F(CudaMaxPool2d, AwkwardShapesMatchReferenceBitForBit) {
   SCOPED_TRACE(testing::seed_trace(seed_));
-  for (const Pool2dShape& shape : awkward_shapes()) {
+  for (const Pool2dShape& shape : testing::awkward_pool_shapes()) {
     for (const Values values :
          {Values::continuous, Values::ties, Values::nans, Values::infinities}) {
       check(shape, values, stream_);
@@ -187,19 +145,19 @@ TEST_F(CudaMaxPool2d, AwkwardShapesMatchReferenceBitForBit) {
 
 TEST_F(CudaMaxPool2d, NanAndInfinityInputsAtModelShapes) {
   SCOPED_TRACE(testing::seed_trace(seed_));
-  check(kModelShapes[2], Values::nans, stream_);
-  check(kModelShapes[2], Values::infinities, stream_);
-  check(kModelShapes[3], Values::nans, stream_);
+  check(testing::kModelPoolShapes[2], Values::nans, stream_);
+  check(testing::kModelPoolShapes[2], Values::infinities, stream_);
+  check(testing::kModelPoolShapes[3], Values::nans, stream_);
 }
 
 TEST_F(CudaMaxPool2d, DefaultStream) {
   SCOPED_TRACE(testing::seed_trace(seed_));
-  check(pool(3, 7, 9, 11, 3, 2, 1), Values::ties, nullptr);
+  check(testing::pool(3, 7, 9, 11, 3, 2, 1), Values::ties, nullptr);
 }
 
 // The last NaN of a window wins, as in the reference's scan (value > best || isnan(value)).
 TEST_F(CudaMaxPool2d, LastNanOfAWindowIsSelected) {
-  const Pool2dShape shape = pool(1, 1, 2, 2, 2, 2, 0);
+  const Pool2dShape shape = testing::pool(1, 1, 2, 2, 2, 2, 0);
   const std::vector<float> x = {std::nanf("1"), 5.0f, std::nanf("2"), 7.0f};
   DeviceBuffer<float> x_dev(x);
   DeviceBuffer<float> y_dev(1);
@@ -212,7 +170,7 @@ TEST_F(CudaMaxPool2d, LastNanOfAWindowIsSelected) {
 
 TEST_F(CudaMaxPool2d, ForwardWithoutArgmaxGivesTheSameOutput) {
   SCOPED_TRACE(testing::seed_trace(seed_));
-  const Pool2dShape shape = pool(3, 7, 9, 11, 3, 2, 1);
+  const Pool2dShape shape = testing::pool(3, 7, 9, 11, 3, 2, 1);
   const auto x = input(static_cast<std::size_t>(shape.input_elements()), Values::ties);
   std::vector<float> expected(static_cast<std::size_t>(shape.output_elements()));
   cpu::max_pool2d_forward(shape, x.data(), expected.data(), nullptr);
@@ -227,15 +185,15 @@ TEST_F(CudaMaxPool2d, RejectsBadArguments) {
   DeviceBuffer<float> buffer(64);
   DeviceBuffer<std::int32_t> argmax(64);
   float* data = buffer.data();
-  Pool2dShape empty = pool(0, 1, 4, 4, 2, 2, 0);  // no batch: the reference rejects it too
+  Pool2dShape empty = testing::pool(0, 1, 4, 4, 2, 2, 0);  // no batch: the reference rejects it too
   EXPECT_THROW(cuda::max_pool2d_forward(empty, data, data, argmax.data(), stream_),
                std::invalid_argument);
   EXPECT_THROW(cuda::max_pool2d_backward(empty, data, data, data, argmax.data(), data, stream_),
                std::invalid_argument);
-  const Pool2dShape too_much_padding = pool(1, 1, 4, 4, 2, 2, 2);
+  const Pool2dShape too_much_padding = testing::pool(1, 1, 4, 4, 2, 2, 2);
   EXPECT_THROW(cuda::max_pool2d_forward(too_much_padding, data, data, argmax.data(), stream_),
                std::invalid_argument);
-  const Pool2dShape good = pool(1, 1, 4, 4, 2, 2, 0);
+  const Pool2dShape good = testing::pool(1, 1, 4, 4, 2, 2, 0);
   EXPECT_THROW(cuda::max_pool2d_forward(good, nullptr, data, argmax.data(), stream_),
                std::invalid_argument);
   EXPECT_THROW(cuda::max_pool2d_forward(good, data, nullptr, argmax.data(), stream_),
@@ -247,7 +205,7 @@ TEST_F(CudaMaxPool2d, RejectsBadArguments) {
   EXPECT_THROW(cuda::max_pool2d_backward(good, data, data, data, argmax.data(), nullptr, stream_),
                std::invalid_argument);
   // A plane of 2^32 elements cannot be indexed by an int32 argmax: refused before any launch.
-  const Pool2dShape huge_plane = pool(1, 1, 65536, 65536, 2, 2, 0);
+  const Pool2dShape huge_plane = testing::pool(1, 1, 65536, 65536, 2, 2, 0);
   EXPECT_THROW(cuda::max_pool2d_forward(huge_plane, data, data, argmax.data(), stream_),
                std::invalid_argument);
 }

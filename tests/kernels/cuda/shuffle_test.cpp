@@ -38,8 +38,8 @@ TEST_F(CudaShuffle, DrawsTheReferencePermutation) {
   for (const std::int64_t count : {0, 1, 2, 3, 1001, 48000, 60000, 65537}) {
     for (const std::uint64_t seed : {std::uint64_t{0}, fresh}) {
       for (const std::uint64_t step : {0, 14}) {
-        SCOPED_TRACE(::testing::Message() << "count " << count << ", seed " << seed << ", step "
-                                          << step);
+        SCOPED_TRACE(::testing::Message()
+                     << "count " << count << ", seed " << seed << ", step " << step);
         std::vector<std::int32_t> source(static_cast<std::size_t>(count));
         for (std::size_t i = 0; i < source.size(); ++i) {
           source[i] = static_cast<std::int32_t>(7 * i + 3);
