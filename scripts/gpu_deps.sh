@@ -12,11 +12,11 @@ deps=$root/.deps
 carry_limit=$((64 * 1024 * 1024))
 
 # GTestConfig loads gmock's targets only if present; gmock travels because setup.sh installs it.
-# fmt is used header-only, but its CMake config fails unless libfmt9's libfmt.so.9.1.0 exists.
+# kiln links libfmt.so.9 (libfmt9, the runtime libfmt-dev lacks), as it does libbenchmark.
 packages=(
   libgtest-dev libgmock-dev                        # GoogleTest (static libraries)
   libbenchmark-dev libbenchmark1debian             # kernel_bench links libbenchmark.so.1debian
-  libfmt-dev libfmt9                               # see above
+  libfmt-dev libfmt9                               # every kiln library links libfmt.so.9
   libcli11-dev nlohmann-json3-dev librandom123-dev # header-only
   zlib1g-dev zlib1g                                # zlib1g-dev's libz.so links into zlib1g
   libstb-dev libstb0                               # libstb-dev's libstb.so links into libstb0
