@@ -7,6 +7,16 @@ speed beside PyTorch's on the same data, recipe and machine.
     /usr/bin/python3 bench/pytorch_recipe.py --model mnist-cnn --device cuda --metrics torch.jsonl
     /usr/bin/python3 bench/pytorch_recipe.py --model mnist-cnn --epochs 1 --max-steps 200 \\
         --eval-limit 2000                                              # a quick check
+    python3 bench/pytorch_recipe.py --mode graphed --json peer.json    # the benchmark report's row
+
+--mode eager (the default) launches every op from Python, as the seed does. --mode graphed, on a
+GPU only, captures the whole training step (batch gather, forward, loss, backward, optimizer step
+and the running loss and accuracy sums) once as a CUDA graph on static tensors and replays it per
+batch, as PyTorch's whole-network capture does: the fastest PyTorch has for this loop, kiln's
+--cuda-graph on. Warm-up before capture trains on real batches and is undone (weights restored,
+optimizer state zeroed), so both modes start from the same weights. --json writes one summary
+object (model, mode, images/s, epoch seconds, final test accuracy, TF32 switches) for
+bench/compare_report.py.
 
 What it does, as the seed does and kiln's train_mnist_gpu does:
 - data: the same IDX files kiln reads (--data, default the repository's data/mnist or
@@ -90,6 +100,11 @@ def parse_args():
                         help="torch.set_num_threads (default: 1, for comparisons on the CPU)")
     parser.add_argument("--allow-tf32", action="store_true",
                         help="let cuBLAS and cuDNN use TF32 (default: off, float32 throughout)")
+    parser.add_argument("--mode", choices=["eager", "graphed"], default="eager",
+                        help="eager: ops launched from Python; graphed: the whole step replayed "
+                             "as one CUDA graph (GPU only) (default: eager)")
+    parser.add_argument("--json", type=Path,
+                        help="write a summary of the run (bench/compare_report.py reads it) here")
     parser.add_argument("--metrics", type=Path,
                         help="write one JSON object per epoch (kiln's --metrics keys) here")
     parser.add_argument("--max-steps", type=int, default=0,
@@ -119,6 +134,11 @@ def choose_device(requested):
     if requested == "cuda" and not torch.cuda.is_available():
         raise RunError("--device cuda: PyTorch sees no GPU (torch.cuda.is_available() is False)")
     return torch.device(requested)
+
+
+def check_mode(mode, device):
+    if mode == "graphed" and device.type != "cuda":
+        raise RunError(f"--mode graphed: CUDA graphs need a GPU, and this run is on {device.type}")
 
 
 def set_tf32(allow):
@@ -191,6 +211,82 @@ def train_epoch(module, optimizer, x, y, order, batch_size, steps_left):
     return batches, images, loss_sum.item(), correct.item(), seconds
 
 
+class GraphedStep:
+    """The whole training step of train_epoch, captured once as a CUDA graph on static tensors:
+    copying a batch's indices in and replaying the graph trains on that batch, and adds its loss
+    and correct predictions to the running sums. Batches of another size (an epoch's short last
+    one) run eagerly on the same module and optimizer."""
+
+    def __init__(self, module, optimizer, x, y, order, batch_size):
+        self.module, self.optimizer, self.x, self.y = module, optimizer, x, y
+        self.batch_size = batch_size
+        self.index = order[:batch_size].clone()
+        self.loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
+        self.correct = torch.zeros((), dtype=torch.int64, device=x.device)
+        weights = [p.detach().clone() for p in module.parameters()]
+        module.train()
+        # Capture needs warmed-up kernels and lazily made optimizer state: a few real steps on a
+        # side stream, undone below so that the recipe starts from the initial weights.
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                optimizer.zero_grad(set_to_none=True)
+                self._step(self.index)
+        torch.cuda.current_stream().wait_stream(side)
+        self.graph = torch.cuda.CUDAGraph()
+        optimizer.zero_grad(set_to_none=True)
+        with torch.cuda.graph(self.graph):
+            self._step(self.index)
+        with torch.no_grad():
+            for parameter, initial in zip(module.parameters(), weights):
+                parameter.copy_(initial)
+            for state in optimizer.state.values():  # Adam: step and both moments start at 0
+                for value in state.values():
+                    if torch.is_tensor(value):
+                        value.zero_()
+        self.loss_sum.zero_()
+        self.correct.zero_()
+
+    def _step(self, index):
+        inputs, target = self.x[index], self.y[index]
+        output = self.module(inputs)
+        loss = functional.cross_entropy(output, target)
+        loss.backward()
+        self.optimizer.step()
+        self.loss_sum += loss.detach().double()
+        self.correct += (output.detach().argmax(dim=1) == target).sum()
+
+    def train(self, index):
+        if len(index) == self.batch_size:
+            self.index.copy_(index)
+            self.graph.replay()
+            return
+        # Gradients stay in the graph's tensors: zeroed in place, never set to None.
+        self.optimizer.zero_grad(set_to_none=False)
+        self._step(index)
+
+
+def train_epoch_graphed(step, order, steps_left):
+    """train_epoch's contract, each batch a replay of step's graph."""
+    step.module.train()
+    step.loss_sum.zero_()
+    step.correct.zero_()
+    batches = images = 0
+    synchronize(order.device)
+    start = time.perf_counter()
+    for first in range(0, len(order), step.batch_size):
+        if steps_left is not None and batches >= steps_left:
+            break
+        index = order[first:first + step.batch_size]
+        step.train(index)
+        batches += 1
+        images += len(index)
+    synchronize(order.device)
+    seconds = time.perf_counter() - start
+    return batches, images, step.loss_sum.item(), step.correct.item(), seconds
+
+
 def epoch_text(line, epochs, best, complete):
     """The line printed after an epoch, from its metrics."""
     text = (f"epoch {line['epoch']}/{epochs}: train loss {line['train_loss']:.4f}, accuracy "
@@ -207,6 +303,7 @@ def run(args):
     recipe = RECIPES[args.model]
     torch.set_num_threads(args.threads)
     device = choose_device(args.device)
+    check_mode(args.mode, device)
     set_tf32(args.allow_tf32)
     torch.manual_seed(args.seed)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
@@ -223,20 +320,28 @@ def run(args):
     x_validation = x_train[validation_index]
     y_validation = y_train[validation_index]
     module = seed_modules.MODELS[args.model]().to(device)
-    optimizer = recipe.optimizer(module.parameters(), lr=recipe.learning_rate)
+    # A captured Adam keeps its step count on the device.
+    capturable = args.mode == "graphed" and recipe.optimizer is torch.optim.Adam
+    optimizer = recipe.optimizer(module.parameters(), lr=recipe.learning_rate,
+                                 **({"capturable": True} if capturable else {}))
     parameters = sum(p.numel() for p in module.parameters())
     print(f"{args.model}: {parameters:,} parameters, {type(optimizer).__name__} lr "
           f"{recipe.learning_rate:g}, batch {recipe.batch_size}; {len(train_index):,} training, "
           f"{recipe.validation_images:,} validation, {len(x_test):,} test images from "
-          f"{args.data}")
+          f"{args.data}; {args.mode} mode")
     if args.eval_limit > 0:
         x_validation, y_validation = x_validation[:args.eval_limit], y_validation[:args.eval_limit]
         x_test, y_test = x_test[:args.eval_limit], y_test[:args.eval_limit]
         print(f"--eval-limit {args.eval_limit}: evaluating the first {len(x_test):,} test images"
               + (f" and {len(x_validation):,} validation images" if len(x_validation) else ""))
 
+    graphed = None
+    if args.mode == "graphed":
+        graphed = GraphedStep(module, optimizer, x_train, y_train, train_index.to(device),
+                              recipe.batch_size)
     metrics = args.metrics.open("w") if args.metrics else None
     best_loss, best_epoch, best_state = math.inf, 0, None
+    epoch_seconds = []
     steps = trained_images = 0
     trained_seconds = 0.0
     try:
@@ -245,8 +350,13 @@ def run(args):
             if steps_left == 0:
                 break
             order = train_index[torch.randperm(len(train_index))].to(device)
-            batches, images, loss_sum, correct, seconds = train_epoch(
-                module, optimizer, x_train, y_train, order, recipe.batch_size, steps_left)
+            if graphed:
+                batches, images, loss_sum, correct, seconds = train_epoch_graphed(
+                    graphed, order, steps_left)
+            else:
+                batches, images, loss_sum, correct, seconds = train_epoch(
+                    module, optimizer, x_train, y_train, order, recipe.batch_size, steps_left)
+            epoch_seconds.append(seconds)
             steps += batches
             trained_images += images
             trained_seconds += seconds
@@ -286,6 +396,17 @@ def run(args):
     if trained_seconds > 0:
         print(f"trained {trained_images} images in {trained_seconds:.1f} s "
               f"({trained_images / trained_seconds:.0f} images/s) on {device.type}")
+    if args.json:
+        summary = {
+            "name": f"pytorch-{args.mode}", "model": args.model, "mode": args.mode,
+            "device": device.type, "gpu": name, "torch": torch.__version__,
+            "allow_tf32": {"cuda.matmul": torch.backends.cuda.matmul.allow_tf32,
+                           "cudnn": torch.backends.cudnn.allow_tf32},
+            "epochs": len(epoch_seconds), "steps": steps,
+            "epoch_seconds": sum(epoch_seconds) / max(len(epoch_seconds), 1),
+            "images_per_second": trained_images / trained_seconds if trained_seconds else 0,
+            "test_acc": correct / len(x_test)}
+        args.json.write_text(json.dumps(summary, indent=1) + "\n")
 
 
 def main():

@@ -2,15 +2,16 @@
 # The GPU check of GPU.md: one command on the GPU machine gathers all the evidence of one run.
 #   scripts/gpu_check.sh [OUT_DIR]      OUT_DIR defaults to $OUT, else ./gpu-check-out
 # Unpacks the Debian packages that scripts/gpu_deps.sh put in .deps/, builds for sm_90, runs the
-# tests, compute-sanitizer over the GPU tests, the kernel microbenchmarks and train_mnist_gpu, then
-# writes report.json, report.md, ctest.xml, kernel_bench.json and logs.tar.gz into OUT_DIR and
-# prints the short table last. Every step runs even after another fails (unless it needs what
+# tests, both recipes with the custom kernels, the kernel microbenchmarks, the recipes with cuDNN
+# and in PyTorch (bench/pytorch_recipe.py, eager and graphed) and compute-sanitizer over the GPU
+# tests, then writes report.json, report.md (with bench/compare_report.py's tables), chart.png,
+# ctest.xml, kernel_bench.json and logs.tar.gz into OUT_DIR and prints the short table last. Every step runs even after another fails (unless it needs what
 # failed); exits non-zero when any step failed.
 # Settings: KILN_DEPS_PREFIX (/tmp/kiln-deps), CUDA_HOME (/usr/local/cuda), KILN_COMMIT (names
 # the commit where .git did not travel; else the stamp gpu_deps.sh left in .deps is checked),
 # KILN_CHECK_BUDGET_S (540: no step starts or runs past it, so the report is written before the
 # run's 10-minute limit), KILN_CUDA_ARCHITECTURES (90), KILN_CMAKE_ARGS (extra configure
-# arguments, e.g. -DKILN_WERROR=OFF).
+# arguments, e.g. -DKILN_WERROR=OFF), KILN_COMPARE_EPOCHS (3: the cuDNN and PyTorch runs' epochs).
 # shellcheck disable=SC2317 # the step functions run through step's bash -c, out of its sight
 set -euo pipefail
 
@@ -21,7 +22,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 logs=$out/logs
 # Only this run's files may be reported.
-rm -rf "$logs" "$out"/{report.json,report.md,ctest.xml,kernel_bench.json,logs.tar.gz}
+rm -rf "$logs" "$out"/{report.json,report.md,chart.png,ctest.xml,kernel_bench.json,logs.tar.gz}
 mkdir -p "$logs"
 
 export CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}
@@ -223,11 +224,52 @@ else
   done
 fi
 
+# The most telling evidence first, so that the budget cuts the least telling: the tests, the
+# recipes on the custom kernels, the benchmarks, then cuDNN and PyTorch on the same GPU, and
+# compute-sanitizer over the GPU tests last.
+listed=false
 if $built && step list-tests 60 list_tests; then
+  listed=true
   # Repository rules (label repo) need git, clang-format and npm, which the GPU machine lacks; CI
   # checks them. Everything else runs, the GPU tests included.
   step ctest 180 ctest --test-dir "$build" -LE 'repo|fuzz' --parallel "$jobs" --output-on-failure \
     --output-junit "$out/ctest.xml" || true
+else
+  record ctest skipped 0 "the build or the test listing failed"
+fi
+
+# train NAME LIMIT_S MODEL ENGINE [FLAGS...]: one recipe on the GPU (never the CPU fallback of
+# --backend auto), plain progress lines, its per-epoch metrics kept for the comparison.
+train() {
+  local name=$1 limit=$2 model=$3 engine=$4
+  shift 4
+  step "$name" "$limit" env KILN_PROGRESS=lines "$build/apps/train_mnist_gpu" --model "$model" \
+    --backend "$([[ $engine == custom ]] && echo cuda || echo cudnn)" \
+    --metrics "$logs/train-$model-$engine.jsonl" "$@" || true
+}
+# The comparison runs (cuDNN, PyTorch) train fewer epochs than the recipe: their epoch time and
+# images/s are what they are compared on.
+compare_epochs=${KILN_COMPARE_EPOCHS:-3}
+if $built; then
+  for model in mnist-cnn fashion-lenet; do
+    train "train.$model" 120 "$model" custom
+  done
+  step bench 150 "$build/bench/kernel_bench" --benchmark_out="$out/kernel_bench.json" \
+    --benchmark_out_format=json || true
+  for model in mnist-cnn fashion-lenet; do
+    train "train.$model.cudnn" 60 "$model" cudnn --epochs "$compare_epochs"
+    for mode in eager graphed; do
+      step "pytorch.$model.$mode" 90 python3 bench/pytorch_recipe.py --model "$model" \
+        --device cuda --mode "$mode" --epochs "$compare_epochs" \
+        --json "$logs/peer-$model-$mode.json" || true
+    done
+  done
+else
+  record bench skipped 0 "the build failed"
+  record train skipped 0 "the build failed"
+fi
+
+if $listed; then
   mapfile -t gpu_tests < <(python3 -c '
 import json, sys
 tests = json.load(open(sys.argv[1]))["tests"]
@@ -247,22 +289,7 @@ print(*sorted(binaries), sep="\n")
   done
   ((${#gpu_tests[@]} > 0)) || record sanitizer skipped 0 "ctest lists no test labelled gpu"
 else
-  record ctest skipped 0 "the build or the test listing failed"
   record sanitizer skipped 0 "the build or the test listing failed"
-fi
-
-if $built; then
-  step bench 180 "$build/bench/kernel_bench" --benchmark_out="$out/kernel_bench.json" \
-    --benchmark_out_format=json || true
-  for model in mnist-cnn fashion-lenet; do
-    # On the GPU or not at all (auto would fall back to the CPU); plain progress lines; the
-    # per-epoch metrics travel back with the report. timeout's SIGTERM ends a run that is too long.
-    step "train.$model" 120 env KILN_PROGRESS=lines "$build/apps/train_mnist_gpu" --model "$model" \
-      --backend cuda --metrics "$out/train-$model.jsonl" || true
-  done
-else
-  record bench skipped 0 "the build failed"
-  record train skipped 0 "the build failed"
 fi
 
 # The report prints the short table, the last thing on stdout.

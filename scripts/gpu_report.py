@@ -4,11 +4,14 @@
     scripts/gpu_report.py OUT_DIR BUILD_DIR
 
 Reads what scripts/gpu_check.sh left: OUT_DIR/logs/{steps,environment}.tsv, the step logs,
-logs/tests.json (ctest's test list with labels), ctest.xml, kernel_bench.json and
-BUILD_DIR/CMakeCache.txt. Each step's status comes from its exit code and is then refined from
-what it produced: a step that ran but could not reach a GPU is 'no-gpu', never 'pass'.
+logs/tests.json (ctest's test list with labels), ctest.xml, kernel_bench.json, the recipes'
+metrics and PyTorch's summaries in logs/ (compared by bench/compare_report.py, whose tables and
+chart.png join the report) and BUILD_DIR/CMakeCache.txt. Each step's status comes from its exit
+code and is then refined from what it produced: a step that ran but could not reach a GPU is
+'no-gpu', never 'pass'.
 Exits 1 when any step failed, or when the machine has a GPU and a step did not use it.
-Standard library only: it runs on the GPU machine's python3.
+Standard library only (matplotlib draws the chart where it is installed): it runs on the GPU
+machine's python3.
 """
 
 import json
@@ -16,6 +19,9 @@ import re
 import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import compare_report  # noqa: E402
 
 # Statuses that fail the check anywhere, and those that fail it only where a GPU is present.
 FAILED = {"fail", "timeout", "skipped"}
@@ -164,6 +170,9 @@ def refine(step, gpu_present, logs, ctest, benchmarks):
         elif errors:
             step["status"], step["detail"] = "fail", "benchmark errors: " + "; ".join(errors)
             return
+    elif name.startswith("pytorch."):
+        lines = [line for line in log.splitlines() if line.strip()]
+        step["detail"] = lines[-1] if lines else "no output"
     elif name.startswith("train."):
         lines = [line for line in log.splitlines() if line.strip()]
         step["detail"] = lines[-1] if lines else "no output"
@@ -213,6 +222,32 @@ def table(steps):
     return "\n".join(lines)
 
 
+def cudnn_version(cache):
+    """cuDNN's version from the cudnn_version.h that CMake found, or None."""
+    header = Path(cache.get("CUDNN_INCLUDE_DIR", "")) / "cudnn_version.h"
+    parts = dict(re.findall(r"#define CUDNN_(MAJOR|MINOR|PATCHLEVEL)\s+(\d+)", read_text(header)))
+    return ".".join(parts[k] for k in ("MAJOR", "MINOR", "PATCHLEVEL")) if len(parts) == 3 else None
+
+
+def sanitizer_errors(steps):
+    """Error count per compute-sanitizer tool, summed over the GPU test binaries; None where a
+    tool did not run to its summary."""
+    counts = {}
+    for tool in ("memcheck", "racecheck", "initcheck", "synccheck"):
+        runs = [s for s in steps if s["name"].startswith(f"sanitizer.{tool}.")]
+        found = [re.match(r"(\d+) errors", s["detail"]) for s in runs]
+        counts[tool] = sum(int(m.group(1)) for m in found) if runs and all(found) else None
+    return counts
+
+
+def train_rows(comparison):
+    """The issue's "train" rows: kiln's own runs, from the comparison's end-to-end table."""
+    return [{"model": r["model"], "backend": "cuda" if r["name"] == "kiln-custom" else "cudnn",
+             "epochs": r["epochs"], "test_acc": r["test_acc"],
+             "epoch_seconds": r["epoch_seconds"], "images_per_second": r["images_per_second"]}
+            for r in comparison["end_to_end"] if r["name"].startswith("kiln-")]
+
+
 def markdown(report, logs):
     env, steps = report["environment"], report["steps"]
     md = [f"# kiln GPU check: {report['verdict']}", "",
@@ -248,18 +283,13 @@ def markdown(report, logs):
     md += ["", "## compute-sanitizer", "", "| run | status | detail |", "| --- | --- | --- |"]
     md += [f"| {s['name']} | {s['status']} | {s['detail']} |" for s in sanitizer]
 
-    md += ["", "## Kernel microbenchmarks (median of 5 repetitions)", ""]
-    rows = report["benchmarks"]
-    if rows is None:
-        md.append("No kernel_bench.json (the benchmarks did not run).")
-    else:
-        md += ["| benchmark | median µs | GB/s |", "| --- | --- | --- |"]
-        for row in rows:
-            if "error" in row:
-                md.append(f"| {row['name']} | not run: {row['error']} | |")
-            else:
-                gbs = f"{row['gb_per_s']:.1f}" if row["gb_per_s"] is not None else ""
-                md.append(f"| {row['name']} | {row['median_us']:.2f} | {gbs} |")
+    md += ["", compare_report.markdown(report["comparison"], heading="##").rstrip()]
+    if report["chart"]:
+        md += ["", f"![custom / cuDNN per kernel]({report['chart']})"]
+    errors = [row for row in report["benchmarks"] or [] if "error" in row]
+    if errors:
+        md += ["", "Benchmarks that did not run:", ""]
+        md += [f"- {row['name']}: {row['error']}" for row in errors]
 
     md += ["", "## train_mnist_gpu (its output, verbatim)"]
     for model, output in report["apps"].items():
@@ -301,14 +331,41 @@ def main():
         refine(step, gpu_present, logs, ctest, benchmarks)
     failed = failed_steps(steps, gpu_present)
     name, detail = verdict(steps, failed, gpu_present)
+    bench_json = out / "kernel_bench.json"
+    try:
+        comparison = compare_report.compare(bench_json if bench_json.exists() else None, logs)
+    except compare_report.InputError as error:
+        comparison = compare_report.compare(None, None)
+        comparison["gaps"].insert(0, f"comparison not made: {error}")
+    chart = "chart.png" if compare_report.chart(comparison, out / "chart.png") else None
+    cache = cmake_cache(build)
     report = {
+        # The keys every report carries, so that reports of different runs compare mechanically.
+        "commit": env.get("commit"),
+        "date": env.get("date"),
+        "gpu": env.get("gpu"),
+        "driver": env.get("driver"),
+        "cuda": env.get("nvcc"),
+        "cudnn": cudnn_version(cache),
+        "tests": {key: (ctest or {}).get(key, 0) for key in ("passed", "failed", "skipped")},
+        "sanitizer": sanitizer_errors(steps),
+        "train": train_rows(comparison),
+        "kernels": [{"op": r["op"], "model": r["model"], "layer": r["layer"],
+                     "batch": r["batch"], "custom_us": r["custom_us"], "cudnn_us": r["cudnn_us"],
+                     "math": r["math"]} for r in comparison["kernels"]],
+        "peers": [{"name": r["name"], "model": r["model"], "epochs": r["epochs"],
+                   "images_per_second": r["images_per_second"], "test_acc": r["test_acc"],
+                   "allow_tf32": r["allow_tf32"]}
+                  for r in comparison["end_to_end"] if r["name"].startswith("pytorch-")],
+        "comparison": comparison,
+        "chart": chart,
         "verdict": name,
         "verdict_detail": detail,
         "failed_steps": failed,
         "gpu_present": gpu_present,
         "archive_name": archive_name(env),
         "environment": env,
-        "cmake": cmake_cache(build),
+        "cmake": cache,
         "steps": steps,
         "ctest": ctest,
         "benchmarks": benchmarks,
