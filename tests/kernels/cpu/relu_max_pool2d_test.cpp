@@ -63,48 +63,48 @@ TEST(CpuReluMaxPool2d, EqualsReluThenPoolBitForBit) {
   }
 }
 
+// Fused forward and backward over one 2x2 window: x in row-major order, dy = 1.5.
+struct OneWindow {
+  float y = 5.0f;
+  std::int32_t argmax = -1;
+  std::vector<float> dx = std::vector<float>(4, 123.0f);
+};
+
+OneWindow fused_over_one_window(const std::vector<float>& x) {
+  const Pool2dShape shape = testing::pool(1, 1, 2, 2, 2, 2, 0);
+  const float dy = 1.5f;
+  OneWindow result;
+  cpu::relu_max_pool2d_forward(shape, x.data(), &result.y, &result.argmax);
+  cpu::relu_max_pool2d_backward(shape, &result.y, &dy, &result.argmax, result.dx.data());
+  return result;
+}
+
 // A window of nothing positive: the unfused pool sees only zeros and takes the first; a scan of x
 // would take its maximum (-0 at index 2). The fused scan compares relu(x), so it takes index 0
 // and y is relu(-3) = +0. The gradient is zero either way, as y is not > 0.
 TEST(CpuReluMaxPool2d, WindowOfNothingPositiveSelectsItsFirstElement) {
-  const Pool2dShape shape = testing::pool(1, 1, 2, 2, 2, 2, 0);
-  const std::vector<float> x = {-3.0f, -1.0f, -0.0f, -2.0f};
-  float y = 5.0f;
-  std::int32_t argmax = -1;
-  cpu::relu_max_pool2d_forward(shape, x.data(), &y, &argmax);
-  EXPECT_EQ(argmax, 0);
-  EXPECT_EQ(bits(y), bits(0.0f));
-  const float dy = 1.5f;
-  std::vector<float> dx(4, 123.0f);
-  cpu::relu_max_pool2d_backward(shape, &y, &dy, &argmax, dx.data());
-  EXPECT_TRUE(bitwise_equal(dx, std::vector<float>(4, 0.0f)));
+  const OneWindow window = fused_over_one_window({-3.0f, -1.0f, -0.0f, -2.0f});
+  EXPECT_EQ(window.argmax, 0);
+  EXPECT_EQ(bits(window.y), bits(0.0f));
+  EXPECT_TRUE(bitwise_equal(window.dx, std::vector<float>(4, 0.0f)));
 }
 
 // -0 first in its window stays -0: relu keeps it (-0 < 0 is false), as the unfused pair does.
 TEST(CpuReluMaxPool2d, NegativeZeroFirstInItsWindowIsKept) {
-  const Pool2dShape shape = testing::pool(1, 1, 2, 2, 2, 2, 0);
-  const std::vector<float> x = {-0.0f, -1.0f, -2.0f, -3.0f};
-  float y = 5.0f;
-  std::int32_t argmax = -1;
-  cpu::relu_max_pool2d_forward(shape, x.data(), &y, &argmax);
-  EXPECT_EQ(argmax, 0);
-  EXPECT_EQ(bits(y), bits(-0.0f));
+  const OneWindow window = fused_over_one_window({-0.0f, -1.0f, -2.0f, -3.0f});
+  EXPECT_EQ(window.argmax, 0);
+  EXPECT_EQ(bits(window.y), bits(-0.0f));
+  EXPECT_TRUE(bitwise_equal(window.dx, std::vector<float>(4, 0.0f)));
 }
 
 // PyTorch: relu(NaN) is NaN and max pooling propagates NaN, so the NaN is selected (the last of
-// its window), and its gradient passes (threshold_backward masks only y <= 0).
+// its window, payload kept), and its gradient passes (threshold_backward masks only y <= 0).
 TEST(CpuReluMaxPool2d, NanPropagatesAndPassesItsGradient) {
-  const Pool2dShape shape = testing::pool(1, 1, 2, 2, 2, 2, 0);
   const std::vector<float> x = {1.0f, std::nanf("7"), 5.0f, -1.0f};
-  float y = 0.0f;
-  std::int32_t argmax = -1;
-  cpu::relu_max_pool2d_forward(shape, x.data(), &y, &argmax);
-  EXPECT_EQ(argmax, 1);
-  EXPECT_EQ(bits(y), bits(x[1]));
-  const float dy = 2.5f;
-  std::vector<float> dx(4, 123.0f);
-  cpu::relu_max_pool2d_backward(shape, &y, &dy, &argmax, dx.data());
-  EXPECT_TRUE(bitwise_equal(dx, std::vector<float>{0.0f, 2.5f, 0.0f, 0.0f}));
+  const OneWindow window = fused_over_one_window(x);
+  EXPECT_EQ(window.argmax, 1);
+  EXPECT_EQ(bits(window.y), bits(x[1]));
+  EXPECT_TRUE(bitwise_equal(window.dx, std::vector<float>{0.0f, 1.5f, 0.0f, 0.0f}));
 }
 
 TEST(CpuReluMaxPool2d, RejectsBadArguments) {
