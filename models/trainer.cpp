@@ -188,6 +188,7 @@ Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& alloc
 
   // The plan: everything a step touches, before anything is allocated.
   build_model(options.model, graph_, settings_.dropout);
+  graph_.set_fusion(options.fuse);
   const std::int64_t batch = settings_.batch_size;
   const Shape input{batch, 1, kImageSide, kImageSide};
   graph_.plan(backend, input, plan_);
