@@ -84,6 +84,7 @@ Command parse_command_line(int argc, const char* const* argv) {
   PredictOptions& predict_options = command.predict;
   bool no_shuffle = false;
   std::string optimizer;
+  std::string fuse = "on";
   CLI::App app{kDescription, "train_mnist_gpu"};
   app.footer(kExamples);
   app.get_formatter()->column_width(34);
@@ -103,6 +104,12 @@ Command parse_command_line(int argc, const char* const* argv) {
                  "on: capture each training step once as a CUDA graph and replay it (default on "
                  "a GPU); off: launch every kernel of every step")
       ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--fuse", fuse,
+                 "on: run neighbouring ops as one kernel where the engine can (ReLU into max "
+                 "pooling: the same results, fewer passes over memory, a smaller arena); off: "
+                 "every layer on its own")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
   // Caffe's per-layer engine, per op family: one run can mix kiln's kernels with cuDNN's.
   for (const OpFamily family : kOpFamilies) {
     const std::string_view name = op_family_name(family);
@@ -208,6 +215,7 @@ Command parse_command_line(int argc, const char* const* argv) {
                       engine_flag(family), engine, backend));
     }
   }
+  options.fuse = fuse == "on";
   if (no_shuffle) options.shuffle = false;
   if (!optimizer.empty()) {
     options.optimizer = optimizer == "adam" ? OptimizerKind::adam : OptimizerKind::sgd;

@@ -78,6 +78,21 @@ class Backend {
   virtual void max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y,
                                    const float* dy, const std::int32_t* argmax, float* dx) = 0;
 
+  // ReLU fused into the max pooling that follows it: the pooling of relu(x), reading x once and
+  // writing only y and argmax (no full-size ReLU output). Bitwise what relu_forward then
+  // max_pool2d_forward give, argmax included: the window's scan compares relu(x) (so a window of
+  // nothing positive selects its first element, as the unfused pool over zeros does) and NaN
+  // propagates (relu(NaN) is NaN, as in PyTorch). Only where fuses_relu_max_pool() says so; the
+  // other backends throw std::logic_error.
+  virtual bool fuses_relu_max_pool() const = 0;
+  virtual void relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                                       std::int32_t* argmax) = 0;
+  // dx is overwritten: dx[argmax] += dy where y > 0 (or NaN), in one full-size write; bitwise
+  // max_pool2d_backward then relu_backward. y replaces the ReLU's output as the mask (a selected
+  // input's relu is its window's y), so x is not needed.
+  virtual void relu_max_pool2d_backward(const Pool2dShape& shape, const float* y, const float* dy,
+                                        const std::int32_t* argmax, float* dx) = 0;
+
   // Element-wise activations over `count` floats; y may alias x and dx may alias dy. Backward
   // passes take the forward output y, so the input need not be kept.
   virtual void relu_forward(std::int64_t count, const float* x, float* y) = 0;

@@ -79,6 +79,31 @@ void EngineMix::max_pool2d_backward(const Pool2dShape& shape, const float* x, co
   engine(OpFamily::pool).max_pool2d_backward(shape, x, y, dy, argmax, dx);
 }
 
+bool EngineMix::fuses_relu_max_pool() const {
+  return !routing_.to_other(OpFamily::pool) && !routing_.to_other(OpFamily::activation) &&
+         base_.fuses_relu_max_pool();
+}
+
+Backend& EngineMix::fused_engine() const {
+  if (!fuses_relu_max_pool()) {
+    throw std::logic_error(fmt::format(
+        "{} cannot fuse ReLU into max pooling: pool and activation must both run on {}, which "
+        "must fuse them",
+        name_, base_.name()));
+  }
+  return engine(OpFamily::pool);
+}
+
+void EngineMix::relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                                        std::int32_t* argmax) {
+  fused_engine().relu_max_pool2d_forward(shape, x, y, argmax);
+}
+
+void EngineMix::relu_max_pool2d_backward(const Pool2dShape& shape, const float* y, const float* dy,
+                                         const std::int32_t* argmax, float* dx) {
+  fused_engine().relu_max_pool2d_backward(shape, y, dy, argmax, dx);
+}
+
 void EngineMix::relu_forward(std::int64_t count, const float* x, float* y) {
   engine(OpFamily::activation).relu_forward(count, x, y);
 }

@@ -60,6 +60,14 @@ class EngineMix final : public Backend {
   void max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y,
                            const float* dy, const std::int32_t* argmax, float* dx) override;
 
+  // Only when both the activation and the pool families go to the base engine and it fuses; the
+  // fused ops then run there (the pool family's engine), and throw std::logic_error otherwise.
+  bool fuses_relu_max_pool() const override;
+  void relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                               std::int32_t* argmax) override;
+  void relu_max_pool2d_backward(const Pool2dShape& shape, const float* y, const float* dy,
+                                const std::int32_t* argmax, float* dx) override;
+
   void relu_forward(std::int64_t count, const float* x, float* y) override;
   void relu_backward(std::int64_t count, const float* y, const float* dy, float* dx) override;
   void sigmoid_forward(std::int64_t count, const float* x, float* y) override;
@@ -102,6 +110,8 @@ class EngineMix final : public Backend {
 
  private:
   Backend& engine(OpFamily family) const { return routing_.to_other(family) ? other_ : base_; }
+  // The pool family's engine, once fuses_relu_max_pool() holds (std::logic_error otherwise).
+  Backend& fused_engine() const;
 
   Backend& base_;
   Backend& other_;

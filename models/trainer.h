@@ -60,6 +60,9 @@ struct TrainOptions {
   std::filesystem::path metrics;      // JSON Lines, one object per epoch
   std::filesystem::path predictions;  // CSV: every test image's label, prediction, probabilities
   bool quiet = false;
+  // Fuse neighbouring ops where the backend can (a ReLU into the max pooling after it): the same
+  // results bit for bit, fewer passes over memory and a smaller arena. Off: every layer on its own.
+  bool fuse = true;
   // Polled after every step; when it reads true, the run saves its training state and throws
   // Interrupted. The app points it at the flag its SIGINT handler sets.
   const volatile std::sig_atomic_t* interrupt = nullptr;

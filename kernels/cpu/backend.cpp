@@ -47,6 +47,16 @@ void CpuBackend::max_pool2d_backward(const Pool2dShape& shape, const float* x, c
   cpu::max_pool2d_backward(shape, x, y, dy, argmax, dx);
 }
 
+void CpuBackend::relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                                         std::int32_t* argmax) {
+  cpu::relu_max_pool2d_forward(shape, x, y, argmax);
+}
+
+void CpuBackend::relu_max_pool2d_backward(const Pool2dShape& shape, const float* y, const float* dy,
+                                          const std::int32_t* argmax, float* dx) {
+  cpu::relu_max_pool2d_backward(shape, y, dy, argmax, dx);
+}
+
 void CpuBackend::relu_forward(std::int64_t count, const float* x, float* y) {
   cpu::relu_forward(count, x, y);
 }

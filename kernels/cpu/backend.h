@@ -25,6 +25,12 @@ class CpuBackend final : public Backend {
   void max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y,
                            const float* dy, const std::int32_t* argmax, float* dx) override;
 
+  bool fuses_relu_max_pool() const override { return true; }
+  void relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                               std::int32_t* argmax) override;
+  void relu_max_pool2d_backward(const Pool2dShape& shape, const float* y, const float* dy,
+                                const std::int32_t* argmax, float* dx) override;
+
   void relu_forward(std::int64_t count, const float* x, float* y) override;
   void relu_backward(std::int64_t count, const float* y, const float* dy, float* dx) override;
   void sigmoid_forward(std::int64_t count, const float* x, float* y) override;

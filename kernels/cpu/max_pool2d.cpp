@@ -1,4 +1,5 @@
-// Max pooling reference: one plain scan per window (see max_pool2d.h for the definition).
+// Max pooling reference: one plain scan per window (see max_pool2d.h for the definition), alone
+// or with the ReLU before it fused in; one template serves both so they cannot drift apart.
 #include "kernels/cpu/max_pool2d.h"
 
 #include <fmt/format.h>
@@ -7,6 +8,8 @@
 #include <cmath>
 #include <limits>
 #include <stdexcept>
+
+#include "kernels/cpu/relu.h"
 
 namespace kiln::cpu {
 namespace {
@@ -24,9 +27,9 @@ void require_int32_plane(const Pool2dShape& shape) {
   }
 }
 
-}  // namespace
-
-void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y, std::int32_t* argmax) {
+// kFuseRelu scans relu(x) in place of x (relu_max_pool2d_forward).
+template <bool kFuseRelu>
+void pool_forward(const Pool2dShape& shape, const float* x, float* y, std::int32_t* argmax) {
   shape.validate();
   require_int32_plane(shape);
   const int out_height = shape.out_height();
@@ -50,7 +53,7 @@ void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y, std:
         for (int h = h_begin; h < h_end; ++h) {
           for (int w = w_begin; w < w_end; ++w) {
             const std::int32_t index = h * shape.in_width + w;
-            const float value = x_plane[index];
+            const float value = kFuseRelu ? relu(x_plane[index]) : x_plane[index];
             if (value > best_value || std::isnan(value)) {
               best_value = value;
               best_index = index;
@@ -65,8 +68,10 @@ void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y, std:
   }
 }
 
-void max_pool2d_backward(const Pool2dShape& shape, const float* /*x*/, const float* /*y*/,
-                         const float* dy, const std::int32_t* argmax, float* dx) {
+// kFuseRelu masks each output by its y as relu_backward does (relu_max_pool2d_backward).
+template <bool kFuseRelu>
+void pool_backward(const Pool2dShape& shape, const float* y, const float* dy,
+                   const std::int32_t* argmax, float* dx) {
   shape.validate();
   require_int32_plane(shape);
   const std::int64_t planes = std::int64_t{shape.batch} * shape.channels;
@@ -82,9 +87,34 @@ void max_pool2d_backward(const Pool2dShape& shape, const float* /*x*/, const flo
             "max_pool2d_backward {}: argmax[{}] = {} is outside the input plane [0, {})",
             shape.to_string(), o, argmax[o], in_plane));
       }
+      if (kFuseRelu && y[o] <= 0.0f) continue;
       dx_plane[argmax[o]] += dy[o];
     }
   }
+}
+
+}  // namespace
+
+void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y, std::int32_t* argmax) {
+  pool_forward<false>(shape, x, y, argmax);
+}
+
+void max_pool2d_backward(const Pool2dShape& shape, const float* /*x*/, const float* /*y*/,
+                         const float* dy, const std::int32_t* argmax, float* dx) {
+  pool_backward<false>(shape, nullptr, dy, argmax, dx);
+}
+
+void relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                             std::int32_t* argmax) {
+  pool_forward<true>(shape, x, y, argmax);
+}
+
+void relu_max_pool2d_backward(const Pool2dShape& shape, const float* y, const float* dy,
+                              const std::int32_t* argmax, float* dx) {
+  if (y == nullptr || argmax == nullptr) {
+    throw std::invalid_argument("relu_max_pool2d_backward: y and argmax must not be null");
+  }
+  pool_backward<true>(shape, y, dy, argmax, dx);
 }
 
 }  // namespace kiln::cpu

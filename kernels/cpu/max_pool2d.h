@@ -25,4 +25,19 @@ void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y, std:
 void max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y, const float* dy,
                          const std::int32_t* argmax, float* dx);
 
+// ReLU fused into the pooling that follows it: max_pool2d_forward of relu(x), in one pass over x.
+// Each window's scan compares relu(x) computed on the fly, not x, so y and argmax are bitwise the
+// unfused pair's: a window of nothing positive selects its first element (all its relu values are
+// zeros; a scan of x would pick its maximum instead), and its y is that element's relu (+0, or
+// -0 for a -0 input, which relu keeps). NaN propagates: relu(NaN) is NaN and the pool selects it.
+void relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                             std::int32_t* argmax);
+
+// dx is zeroed, then dx[argmax] += dy for every output whose y is not <= 0 (relu_backward's mask:
+// a NaN passes). Every output selecting one input holds that input's relu, so masking by y is
+// masking by the ReLU's output: bitwise max_pool2d_backward then relu_backward. y and argmax must
+// not be null.
+void relu_max_pool2d_backward(const Pool2dShape& shape, const float* y, const float* dy,
+                              const std::int32_t* argmax, float* dx);
+
 }  // namespace kiln::cpu

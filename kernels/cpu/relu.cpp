@@ -4,7 +4,7 @@ namespace kiln::cpu {
 
 void relu_forward(std::int64_t count, const float* x, float* y) {
   for (std::int64_t i = 0; i < count; ++i) {
-    y[i] = x[i] < 0.0f ? 0.0f : x[i];
+    y[i] = relu(x[i]);
   }
 }
 

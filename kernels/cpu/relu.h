@@ -7,6 +7,9 @@
 
 namespace kiln::cpu {
 
+// One element: x < 0 is false for NaN and -0, so both pass through unchanged, as in PyTorch.
+inline float relu(float x) { return x < 0.0f ? 0.0f : x; }
+
 // y may alias x (in place).
 void relu_forward(std::int64_t count, const float* x, float* y);
 

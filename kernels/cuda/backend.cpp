@@ -64,6 +64,16 @@ void CudaBackend::max_pool2d_backward(const Pool2dShape& shape, const float* x, 
   cuda::max_pool2d_backward(shape, x, y, dy, argmax, dx, stream_);
 }
 
+void CudaBackend::relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                                          std::int32_t* argmax) {
+  cuda::relu_max_pool2d_forward(shape, x, y, argmax, stream_);
+}
+
+void CudaBackend::relu_max_pool2d_backward(const Pool2dShape& shape, const float* y,
+                                           const float* dy, const std::int32_t* argmax, float* dx) {
+  cuda::relu_max_pool2d_backward(shape, y, dy, argmax, dx, stream_);
+}
+
 void CudaBackend::relu_forward(std::int64_t count, const float* x, float* y) {
   cuda::relu_forward(count, x, y, stream_);
 }

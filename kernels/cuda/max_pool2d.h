@@ -1,7 +1,7 @@
-// Max pooling on the GPU: the same semantics as kiln::cpu::max_pool2d_forward/backward (the first
-// maximum of a window in row-major order, NaN beating any number and the last NaN winning, -inf
-// padding that is never selected), launched on a stream with no allocation and no
-// synchronisation. Results are bitwise those of the CPU reference.
+// Max pooling on the GPU, alone or with the ReLU before it fused in: the same semantics as
+// kiln::cpu::max_pool2d_forward/backward (the first maximum of a window in row-major order, NaN
+// beating any number and the last NaN winning, -inf padding that is never selected), launched on
+// a stream with no allocation and no synchronisation. Results are bitwise the CPU reference's.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -26,5 +26,13 @@ void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y, std:
 // into its own window (only a corrupted one can) is ignored, never followed out of bounds.
 void max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y, const float* dy,
                          const std::int32_t* argmax, float* dx, cudaStream_t stream);
+
+// ReLU fused into the pooling, as kiln::cpu::relu_max_pool2d_forward/backward (see there for why
+// the scan compares relu(x)): one read of x, y and argmax written, bitwise the reference's.
+// Forward needs x and y; backward needs y, dy, argmax and dx (y masks the gradient).
+void relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                             std::int32_t* argmax, cudaStream_t stream);
+void relu_max_pool2d_backward(const Pool2dShape& shape, const float* y, const float* dy,
+                              const std::int32_t* argmax, float* dx, cudaStream_t stream);
 
 }  // namespace kiln::cuda

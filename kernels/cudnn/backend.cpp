@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+
 namespace kiln::cudnn {
 namespace {
 
@@ -12,6 +14,12 @@ Handle handle_on(cudaStream_t stream) {
   Handle handle;
   KILN_CUDNN_CHECK(cudnnSetStream(handle.get(), stream));
   return handle;
+}
+
+[[noreturn]] void throw_no_fusion() {
+  throw std::logic_error(
+      "the cudnn backend cannot fuse ReLU into max pooling (fuses_relu_max_pool() is false): "
+      "plan the graph with fusion off, or route pool and activation to the custom engine");
 }
 
 }  // namespace
@@ -84,6 +92,17 @@ void CudnnBackend::max_pool2d_forward(const Pool2dShape& shape, const float* x, 
 void CudnnBackend::max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y,
                                        const float* dy, const std::int32_t* /*argmax*/, float* dx) {
   max_pool_.backward(handle_.get(), shape, x, y, dy, dx);
+}
+
+void CudnnBackend::relu_max_pool2d_forward(const Pool2dShape& /*shape*/, const float* /*x*/,
+                                           float* /*y*/, std::int32_t* /*argmax*/) {
+  throw_no_fusion();
+}
+
+void CudnnBackend::relu_max_pool2d_backward(const Pool2dShape& /*shape*/, const float* /*y*/,
+                                            const float* /*dy*/, const std::int32_t* /*argmax*/,
+                                            float* /*dx*/) {
+  throw_no_fusion();
 }
 
 void CudnnBackend::relu_forward(std::int64_t count, const float* x, float* y) {

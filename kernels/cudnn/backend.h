@@ -64,6 +64,15 @@ class CudnnBackend final : public Backend {
   void max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y,
                            const float* dy, const std::int32_t* argmax, float* dx) override;
 
+  // cuDNN has no ReLU-pooling fusion: false, and the fused ops throw std::logic_error. They do not
+  // fall back to the custom kernels of custom(): a run that asked cuDNN for pooling and
+  // activations would silently measure kiln's kernels instead (a mix routes them, engine_mix.h).
+  bool fuses_relu_max_pool() const override { return false; }
+  void relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
+                               std::int32_t* argmax) override;
+  void relu_max_pool2d_backward(const Pool2dShape& shape, const float* y, const float* dy,
+                                const std::int32_t* argmax, float* dx) override;
+
   void relu_forward(std::int64_t count, const float* x, float* y) override;
   void relu_backward(std::int64_t count, const float* y, const float* dy, float* dx) override;
   void sigmoid_forward(std::int64_t count, const float* x, float* y) override;

@@ -29,12 +29,21 @@ void Graph::plan(const Backend& backend, const Shape& input, MemoryPlan& plan) {
   output_shapes_.clear();
   output_reservations_.clear();
   parameter_reservations_.clear();
+  // Fusion first: whether a layer keeps an output depends on whether its successor takes it over.
+  // A layer that took over its predecessor is not offered to its own successor in turn.
+  fused_into_next_.assign(layers_.size(), false);
+  for (std::size_t i = 1; i < layers_.size(); ++i) {
+    const bool offered = fusion_ && !(i >= 2 && fused_into_next_[i - 2]);
+    fused_into_next_[i - 1] =
+        layers_[i]->fuse_predecessor(offered ? layers_[i - 1].get() : nullptr, backend);
+  }
 
   std::uint32_t next_stream = 1;  // 0 is no stream; initialisation uses kInitStream and up
   std::size_t workspace_bytes = 0;
   std::int64_t largest_gradient = input.elements();
   Shape shape = input;
-  for (const auto& layer : layers_) {
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    Layer* layer = layers_[i].get();
     const Shape output = layer->output_shape(shape);  // first: it says what does not fit
     workspace_bytes = std::max(workspace_bytes, layer->workspace_bytes(backend, shape));
     layer->plan(backend, shape, plan);
@@ -50,10 +59,11 @@ void Graph::plan(const Backend& backend, const Shape& input, MemoryPlan& plan) {
     }
     shape = output;
     output_shapes_.push_back(shape);
-    output_reservations_.push_back(
-        layer->output_is_view() ? Reservation{}
-                                : plan.reserve(layer->name() + ".output",
-                                               MemoryCategory::activations, DType::f32, shape));
+    output_reservations_.push_back(layer->output_is_view() || fused_into_next_[i]
+                                       ? Reservation{}
+                                       : plan.reserve(layer->name() + ".output",
+                                                      MemoryCategory::activations, DType::f32,
+                                                      shape));
     largest_gradient = std::max(largest_gradient, shape.elements());
   }
   for (auto& reservation : gradient_reservations_) {
@@ -83,9 +93,13 @@ void Graph::bind(const Arena& arena) {
   last_forward_.assign(layers_.size(), Step{});
   forward_ranges_.clear();
   backward_ranges_.clear();
-  for (const auto& layer : layers_) {
-    forward_ranges_.emplace_back(layer->name() + " forward");
-    backward_ranges_.emplace_back(layer->name() + " backward");
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    // A fused pair is one range, named by both: "layer1.1+layer1.2 forward".
+    const std::string name = i > 0 && fused_into_next_[i - 1]
+                                 ? layers_[i - 1]->name() + "+" + layers_[i]->name()
+                                 : layers_[i]->name();
+    forward_ranges_.emplace_back(name + " forward");
+    backward_ranges_.emplace_back(name + " backward");
   }
 }
 
@@ -98,6 +112,10 @@ Tensor Graph::forward(Backend& backend, const StepCounters* counters, bool train
   const RunContext context{backend, counters, workspace_, training};
   Tensor current = x;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
+    if (fused_into_next_[i]) {  // the next layer computes it, from the same input
+      last_forward_[i] = {current, Tensor{}};
+      continue;
+    }
     Layer& layer = *layers_[i];
     const NvtxRange range{forward_ranges_[i]};
     const Tensor y = buffer_view(outputs_[i], layer.output_shape(current.shape));
@@ -111,11 +129,13 @@ void Graph::backward(Backend& backend, const StepCounters* counters, const Tenso
   const RunContext context{backend, counters, workspace_, true};
   Tensor gradient = doutput;
   for (std::size_t i = layers_.size(); i-- > 0;) {
+    if (fused_into_next_[i]) continue;  // the next layer's backward went through it already
     const NvtxRange range{backward_ranges_[i]};
     const Step& step = last_forward_[i];
-    // Write into whichever buffer does not hold the incoming gradient.
+    // Write into whichever buffer does not hold the incoming gradient; none for the graph's input.
+    const bool takes_graph_input = i == 0 || (i == 1 && fused_into_next_[0]);
     Tensor dx;
-    if (i > 0) {
+    if (!takes_graph_input) {
       const Tensor& free =
           gradient.data == gradient_buffers_[0].data ? gradient_buffers_[1] : gradient_buffers_[0];
       dx = buffer_view(free, step.input.shape);
@@ -147,7 +167,11 @@ std::string Graph::summary() const {
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     std::int64_t count = 0;
     for (const Parameter& parameter : layers_[i]->parameters()) count += parameter.shape.elements();
-    text += fmt::format("{:<12} {:<52} {:<18} {:>10}\n", layers_[i]->name(), layers_[i]->describe(),
+    const std::string module =
+        fused_into_next_[i]
+            ? fmt::format("{} fused into {}", layers_[i]->describe(), layers_[i + 1]->name())
+            : layers_[i]->describe();
+    text += fmt::format("{:<12} {:<52} {:<18} {:>10}\n", layers_[i]->name(), module,
                         with_batch_symbol(output_shapes_[i]),
                         count > 0 ? fmt::format("{}", count) : "-");
   }

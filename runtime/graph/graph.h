@@ -1,8 +1,11 @@
 // A sequential graph of layers: what the two reference models need, without any layer knowing
-// its neighbours. Built in three stages before training starts:
+// its neighbours (except the predecessor the graph offers it to fuse). Built in three stages
+// before training starts:
 //   1. add() layers in order;
-//   2. plan() infers every shape from the input's (largest batch) and reserves parameters,
-//      gradients, outputs, two activation-gradient buffers and the shared workspace in the plan;
+//   2. plan() infers every shape from the input's (largest batch), fuses neighbours the backend
+//      can run as one op (a ReLU into the max pooling after it: Layer::fuse_predecessor) and
+//      reserves parameters, gradients, outputs (none for a fused-away layer), two
+//      activation-gradient buffers and the shared workspace in the plan;
 //   3. bind() takes the views of the arena made from that plan.
 // Then forward() and backward() run a step with no allocation: the first extent of the input may
 // be any batch up to the planned one (the last, partial batch of an epoch).
@@ -27,6 +30,9 @@ class Graph {
     return added;
   }
 
+  // Fusion is on unless turned off here, before plan(); it changes no result, bit for bit, only
+  // the memory passes and the arena's size.
+  void set_fusion(bool enabled) { fusion_ = enabled; }
   // ShapeError naming the first layer whose input does not fit.
   void plan(const Backend& backend, const Shape& input, MemoryPlan& plan);
   void bind(const Arena& arena);
@@ -43,7 +49,10 @@ class Graph {
   const Shape& output_shape() const { return output_shapes_.back(); }
   std::size_t layer_count() const { return layers_.size(); }
   Layer& layer(std::size_t index) { return *layers_[index]; }
-  // Layer `index`'s output in the last forward pass (for diagnosis: which layer went non-finite).
+  // True when layer `index` runs inside the next one (planned fused): it has no output of its own.
+  bool fused_into_next(std::size_t index) const { return fused_into_next_[index]; }
+  // Layer `index`'s output in the last forward pass (for diagnosis: which layer went non-finite);
+  // empty for a layer fused into the next.
   const Tensor& last_output(std::size_t index) const { return last_forward_[index].output; }
   // A table like the seeds print: layer, kind, output shape (N for the batch), parameters.
   std::string summary() const;
@@ -55,6 +64,8 @@ class Graph {
   };
 
   std::vector<std::unique_ptr<Layer>> layers_;
+  bool fusion_ = true;
+  std::vector<bool> fused_into_next_;  // per layer, decided by plan()
   Shape input_shape_;
   std::vector<Shape> output_shapes_;
   std::vector<Reservation> output_reservations_;     // none for views

@@ -68,6 +68,15 @@ class Layer {
   virtual void plan(const Backend& /*backend*/, const Shape& /*input*/, MemoryPlan& /*plan*/) {}
   virtual void bind(const Arena& /*arena*/) {}
 
+  // Fusion, decided at plan time: the graph offers each layer its predecessor (null when fusion
+  // is off or the predecessor is taken already). A layer that can compute the predecessor's op in
+  // its own pass over memory on `backend` (MaxPool2d over a ReLU) takes it over and returns true;
+  // the graph then reserves no output for the predecessor and skips it, so this layer's forward
+  // gets the predecessor's input and its backward returns the gradient with respect to that.
+  virtual bool fuse_predecessor(const Layer* /*predecessor*/, const Backend& /*backend*/) {
+    return false;
+  }
+
   // Layers drawing random numbers (dropout) take distinct Philox streams, numbered by the graph.
   virtual int random_streams() const { return 0; }
   virtual void set_first_random_stream(std::uint32_t /*stream*/) {}

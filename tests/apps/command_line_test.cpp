@@ -38,12 +38,21 @@ TEST(CommandLine, NoFlagsTrainsTheDefaultModelWithItsRecipe) {
   EXPECT_EQ(command.train.max_steps, 0);
   EXPECT_FALSE(command.train.quiet);
   EXPECT_EQ(command.cuda_graph, "") << "unset: on wherever a GPU trains";
+  EXPECT_TRUE(command.train.fuse) << "fusion is on unless turned off";
 }
 
 TEST(CommandLine, CudaGraphIsOnOrOff) {
   EXPECT_EQ(parse({"--cuda-graph", "off"}).cuda_graph, "off");
   EXPECT_EQ(parse({"--backend", "cuda", "--cuda-graph", "on"}).cuda_graph, "on");
   EXPECT_EQ(parse({"--backend", "cpu", "--cuda-graph", "off"}).cuda_graph, "off");
+}
+
+TEST(CommandLine, FuseIsOnOrOffOnAnyBackend) {
+  EXPECT_TRUE(parse({"--fuse", "on"}).train.fuse);
+  EXPECT_FALSE(parse({"--fuse", "off"}).train.fuse);
+  EXPECT_FALSE(parse({"--backend", "cpu", "--fuse", "off"}).train.fuse);
+  EXPECT_TRUE(parse({"--backend", "cudnn", "--fuse", "on"}).train.fuse)
+      << "cuDNN does not fuse; on asks for fusion wherever the engine can";
 }
 
 TEST(CommandLine, FlagsReachTheOptions) {
@@ -110,7 +119,7 @@ TEST(CommandLine, HelpIsTheManualAtEitherLevel) {
   const Command top = parse({"--help"});
   EXPECT_EQ(top.kind, Command::Kind::help);
   for (const char* expected : {"--model", "--resume", "predict", "Examples:", "Exit status:",
-                               "--conv", "--dropout-engine", "cudnn"}) {
+                               "--conv", "--dropout-engine", "cudnn", "--fuse"}) {
     EXPECT_NE(top.help.find(expected), std::string::npos) << expected;
   }
   const Command predict = parse({"predict", "--help"});
@@ -129,6 +138,8 @@ TEST(CommandLine, UsageErrorsAreOneLineNamingTheFlag) {
       {{"--bogus"}, "--bogus"},
       {{"--init", "/nonexistent/w.safetensors"}, "/nonexistent/w.safetensors"},
       {{"--cuda-graph", "yes"}, "--cuda-graph: yes not in {on,off}"},
+      {{"--fuse", "yes"}, "--fuse: yes not in {on,off}"},
+      {{"--fuse"}, "--fuse"},
       {{"--backend", "cpu", "--cuda-graph", "on"}, "--cuda-graph on: needs a GPU backend"},
   };
   for (const auto& [arguments, expected] : cases) {

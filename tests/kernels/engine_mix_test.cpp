@@ -14,10 +14,12 @@
 namespace kiln {
 namespace {
 
-// Records the family of every op it receives; computes nothing.
+// Records the family of every op it receives (the fused ReLU-pooling counts as pool); computes
+// nothing.
 class RecordingBackend final : public Backend {
  public:
-  RecordingBackend(std::string name, MemorySpace space) : name_(std::move(name)), space_(space) {}
+  RecordingBackend(std::string name, MemorySpace space, bool fuses = false)
+      : name_(std::move(name)), space_(space), fuses_(fuses) {}
   std::string_view name() const override { return name_; }
   MemorySpace memory_space() const override { return space_; }
   const std::vector<std::string>& calls() const { return calls_; }
@@ -46,6 +48,14 @@ class RecordingBackend final : public Backend {
   }
   void max_pool2d_backward(const Pool2dShape&, const float*, const float*, const float*,
                            const std::int32_t*, float*) override {
+    calls_.push_back("pool");
+  }
+  bool fuses_relu_max_pool() const override { return fuses_; }
+  void relu_max_pool2d_forward(const Pool2dShape&, const float*, float*, std::int32_t*) override {
+    calls_.push_back("pool");
+  }
+  void relu_max_pool2d_backward(const Pool2dShape&, const float*, const float*, const std::int32_t*,
+                                float*) override {
     calls_.push_back("pool");
   }
   void relu_forward(std::int64_t, const float*, float*) override { calls_.push_back("activation"); }
@@ -110,10 +120,12 @@ class RecordingBackend final : public Backend {
  private:
   std::string name_;
   MemorySpace space_;
+  bool fuses_;
   mutable std::vector<std::string> calls_;
 };
 
-// Every op of the interface once; returns how many calls each family makes.
+// Every op of the interface once (the fused ones where the backend fuses); returns how many calls
+// each family makes.
 std::map<std::string, int> call_every_op(Backend& backend) {
   const Conv2dShape conv{};
   const Pool2dShape pool{};
@@ -125,6 +137,11 @@ std::map<std::string, int> call_every_op(Backend& backend) {
   backend.conv2d_backward_bias(conv, nullptr, nullptr);
   backend.max_pool2d_forward(pool, nullptr, nullptr, nullptr);
   backend.max_pool2d_backward(pool, nullptr, nullptr, nullptr, nullptr, nullptr);
+  const bool fused = backend.fuses_relu_max_pool();
+  if (fused) {
+    backend.relu_max_pool2d_forward(pool, nullptr, nullptr, nullptr);
+    backend.relu_max_pool2d_backward(pool, nullptr, nullptr, nullptr, nullptr);
+  }
   backend.relu_forward(0, nullptr, nullptr);
   backend.relu_backward(0, nullptr, nullptr, nullptr);
   backend.sigmoid_forward(0, nullptr, nullptr);
@@ -144,8 +161,8 @@ std::map<std::string, int> call_every_op(Backend& backend) {
   backend.shuffle_indices(0, 0, 0, 0, nullptr, nullptr, {});
   backend.gather_batch(nullptr, nullptr, 0, nullptr, 0, nullptr, nullptr);
   backend.count_correct(0, 0, nullptr, nullptr, nullptr);
-  return {{"conv", 5},    {"pool", 2},    {"activation", 4},
-          {"dropout", 3}, {"softmax", 1}, {"other", 11}};
+  return {{"conv", 5},    {"pool", fused ? 4 : 2}, {"activation", 4},
+          {"dropout", 3}, {"softmax", 1},          {"other", 11}};
 }
 
 std::map<std::string, int> count(const std::vector<std::string>& calls) {
@@ -158,7 +175,7 @@ TEST(EngineMix, EachFamilyReachesOnlyItsEngine) {
   // Every subset of the five families, so each family is tested routed both ways, beside others
   // routed either way.
   for (unsigned subset = 0; subset < (1u << kOpFamilies.size()); ++subset) {
-    RecordingBackend custom("cuda", MemorySpace::device);
+    RecordingBackend custom("cuda", MemorySpace::device, /*fuses=*/true);
     RecordingBackend vendor("cudnn", MemorySpace::device);
     FamilyRouting routing;
     for (std::size_t i = 0; i < kOpFamilies.size(); ++i) {
@@ -178,6 +195,42 @@ TEST(EngineMix, EachFamilyReachesOnlyItsEngine) {
     SCOPED_TRACE(std::string(mix.name()));
     EXPECT_EQ(count(custom.calls()), expected_custom);
     EXPECT_EQ(count(vendor.calls()), expected_vendor);
+  }
+}
+
+// The fused op is a pool and an activation at once: it may run only where both families go, on
+// an engine that fuses them (cuDNN does not); elsewhere it throws rather than run half of it on
+// the wrong engine.
+TEST(EngineMix, FusesReluIntoPoolOnlyWhenBothFamiliesStayOnAFusingBase) {
+  for (const bool base_fuses : {false, true}) {
+    for (const bool pool_to_other : {false, true}) {
+      for (const bool activation_to_other : {false, true}) {
+        SCOPED_TRACE(::testing::Message()
+                     << "base fuses " << base_fuses << ", pool to other " << pool_to_other
+                     << ", activation to other " << activation_to_other);
+        RecordingBackend custom("cuda", MemorySpace::device, base_fuses);
+        RecordingBackend vendor("cudnn", MemorySpace::device, /*fuses=*/true);
+        EngineMix mix(custom, vendor,
+                      FamilyRouting{}
+                          .route(OpFamily::pool, pool_to_other)
+                          .route(OpFamily::activation, activation_to_other));
+        const bool fuses = base_fuses && !pool_to_other && !activation_to_other;
+        EXPECT_EQ(mix.fuses_relu_max_pool(), fuses);
+        const Pool2dShape pool{};
+        if (fuses) {
+          mix.relu_max_pool2d_forward(pool, nullptr, nullptr, nullptr);
+          mix.relu_max_pool2d_backward(pool, nullptr, nullptr, nullptr, nullptr);
+          EXPECT_EQ(custom.calls(), (std::vector<std::string>{"pool", "pool"}));
+        } else {
+          EXPECT_THROW(mix.relu_max_pool2d_forward(pool, nullptr, nullptr, nullptr),
+                       std::logic_error);
+          EXPECT_THROW(mix.relu_max_pool2d_backward(pool, nullptr, nullptr, nullptr, nullptr),
+                       std::logic_error);
+          EXPECT_TRUE(custom.calls().empty());
+        }
+        EXPECT_TRUE(vendor.calls().empty());
+      }
+    }
   }
 }
 

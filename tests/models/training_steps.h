@@ -33,6 +33,23 @@ std::vector<T> download(Allocator& allocator, const Tensor& tensor) {
   return host;
 }
 
+// What a training step needs beside the graph and the optimizer, for a batch of MNIST images.
+struct StepBuffers {
+  Reservation x;         // the images, float32 [batch, 1, 28, 28]
+  Reservation y;         // their labels, int32
+  Reservation dlogits;   // the loss's gradient
+  Reservation loss;      // one float
+  Reservation counters;  // StepCounters
+};
+
+inline StepBuffers reserve_step_buffers(MemoryPlan& plan, std::int64_t batch, const Shape& logits) {
+  return {plan.reserve("x", MemoryCategory::step_state, DType::f32, Shape{batch, 1, 28, 28}),
+          plan.reserve("y", MemoryCategory::step_state, DType::i32, Shape{batch}),
+          plan.reserve("dlogits", MemoryCategory::step_state, DType::f32, logits),
+          plan.reserve("loss", MemoryCategory::step_state, DType::f32, Shape{1}),
+          plan.reserve_bytes("counters", MemoryCategory::step_state, sizeof(StepCounters))};
+}
+
 // The fixture stores large tensors as a sample of their elements.
 inline std::vector<float> as_stored(const Fixture& fixture, const std::string& model,
                                     const std::string& name, const std::vector<float>& values) {
@@ -70,14 +87,8 @@ inline void train_two_steps_like_pytorch(Backend& backend, Allocator& allocator,
   const Reservation labels = plan.reserve("labels", MemoryCategory::data, DType::u8, Shape{count});
   const Reservation indices =
       plan.reserve("indices", MemoryCategory::data, DType::i32, Shape{batch});
-  const Reservation x =
-      plan.reserve("x", MemoryCategory::step_state, DType::f32, Shape{batch, 1, 28, 28});
-  const Reservation y = plan.reserve("y", MemoryCategory::step_state, DType::i32, Shape{batch});
-  const Reservation dlogits =
-      plan.reserve("dlogits", MemoryCategory::step_state, DType::f32, graph.output_shape());
-  const Reservation loss = plan.reserve("loss", MemoryCategory::step_state, DType::f32, Shape{1});
-  const Reservation counters_bytes =
-      plan.reserve_bytes("counters", MemoryCategory::step_state, sizeof(StepCounters));
+  const auto [x, y, dlogits, loss, counters_bytes] =
+      reserve_step_buffers(plan, batch, graph.output_shape());
 
   Arena arena(allocator, plan);
   graph.bind(arena);

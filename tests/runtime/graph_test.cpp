@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,9 +69,11 @@ TEST(GraphShapes, PaddedPoolingRoundsAsPyTorchDoes) {
   EXPECT_THROW(MaxPool2d("bad", 2, 2, 2), std::invalid_argument);
 }
 
-// A small CNN with every layer kind, built for `planned` images and run on `rows` of them.
+// A small CNN with every layer kind, built for `planned` images and run on `rows` of them; its
+// ReLU and pooling are fused unless `fuse` is false.
 struct SmallNet {
-  explicit SmallNet(std::int64_t planned) {
+  explicit SmallNet(std::int64_t planned, bool fuse = true) {
+    graph.set_fusion(fuse);
     graph.add<Conv2d>("conv", 3, 4, 3, 1, 1);
     graph.add<ReLU>("relu");
     graph.add<MaxPool2d>("pool", 2, 2, 1);
@@ -142,6 +146,75 @@ TEST(Graph, SummaryListsEveryLayerWithItsShapeAndParameters) {
         "[N, 64]", "Linear(in_features=64, out_features=5)", "325", "total parameters: 437"}) {
     EXPECT_NE(summary.find(expected), std::string::npos) << expected << " in\n" << summary;
   }
+}
+
+// The CPU backend fuses a ReLU into the pooling after it: the same outputs and gradients, bit for
+// bit, without the ReLU's output in the arena.
+TEST(Graph, FusingReluIntoPoolingChangesNoResultAndSavesItsOutput) {
+  SmallNet fused(4, true);
+  SmallNet unfused(4, false);
+  EXPECT_TRUE(fused.graph.fused_into_next(1));
+  EXPECT_FALSE(unfused.graph.fused_into_next(1));
+  for (std::size_t i = 0; i < fused.graph.layer_count(); ++i) {
+    EXPECT_EQ(fused.graph.fused_into_next(i), i == 1) << i;
+  }
+  for (const bool training : {true, false}) {
+    const auto expected = unfused.run(3, training);
+    const auto actual = fused.run(3, training);
+    ASSERT_EQ(actual.size(), expected.size());
+    for (std::size_t i = 0; i < actual.size(); ++i) {
+      ASSERT_EQ(std::bit_cast<std::uint32_t>(actual[i]), std::bit_cast<std::uint32_t>(expected[i]))
+          << "value " << i << (training ? ", training" : ", evaluation");
+    }
+  }
+  EXPECT_TRUE(fused.graph.last_output(1).empty()) << "a fused-away layer keeps no output";
+  // The ReLU's output, [4, 4, 7, 7] floats, rounded up to the plan's 256-byte alignment.
+  const std::size_t relu_output_bytes = (4 * 4 * 7 * 7 * 4 + 255) / 256 * 256;
+  EXPECT_EQ(unfused.plan.bytes_in(MemoryCategory::activations) -
+                fused.plan.bytes_in(MemoryCategory::activations),
+            relu_output_bytes);
+  EXPECT_NE(fused.graph.summary().find("ReLU() fused into pool"), std::string::npos)
+      << fused.graph.summary();
+  EXPECT_EQ(unfused.graph.summary().find("fused"), std::string::npos) << unfused.graph.summary();
+}
+
+// A ReLU as the graph's first layer, fused: the fused pooling takes the graph's input, so it is
+// the first layer to run and no gradient is computed for that input.
+TEST(Graph, AFusedFirstLayerTakesTheGraphsInput) {
+  cpu::CpuBackend backend;
+  const auto allocator = make_host_allocator();
+  std::vector<float> results[2];
+  for (const bool fuse : {false, true}) {
+    Graph graph;
+    graph.set_fusion(fuse);
+    graph.add<ReLU>("relu");
+    graph.add<MaxPool2d>("pool", 3, 2, 1);
+    graph.add<Flatten>("flatten");
+    graph.add<Linear>("fc", 2 * 3 * 3, 4);
+    MemoryPlan plan;
+    graph.plan(backend, Shape{2, 2, 5, 5}, plan);
+    const Reservation x =
+        plan.reserve("x", MemoryCategory::step_state, DType::f32, Shape{2, 2, 5, 5});
+    const Reservation dy = plan.reserve("dy", MemoryCategory::step_state, DType::f32, Shape{2, 4});
+    Arena arena(*allocator, plan);
+    graph.bind(arena);
+    initialize_parameters(graph.parameters(), 5, *allocator);
+    EXPECT_EQ(graph.fused_into_next(0), fuse);
+    const Tensor input = arena.tensor(x);
+    for (std::int64_t i = 0; i < input.elements(); ++i) input.f32()[i] = std::sin(0.7f * i);
+    const StepCounters counters{1, 0};
+    const Tensor out = graph.forward(backend, &counters, true, input);
+    const Tensor gradient = arena.tensor(dy);
+    for (std::int64_t i = 0; i < gradient.elements(); ++i) gradient.f32()[i] = std::cos(0.3f * i);
+    graph.backward(backend, &counters, gradient);
+    auto& result = results[fuse ? 1 : 0];
+    result.assign(out.f32(), out.f32() + out.elements());
+    for (const Parameter* parameter : graph.parameters()) {
+      result.insert(result.end(), parameter->grad.f32(),
+                    parameter->grad.f32() + parameter->grad.elements());
+    }
+  }
+  EXPECT_EQ(results[1], results[0]);
 }
 
 }  // namespace

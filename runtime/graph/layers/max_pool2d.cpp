@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/graph/layers/activation.h"
+
 namespace kiln {
 
 MaxPool2d::MaxPool2d(std::string name, int kernel, int stride, int padding)
@@ -47,14 +49,30 @@ void MaxPool2d::plan(const Backend& /*backend*/, const Shape& input, MemoryPlan&
 
 void MaxPool2d::bind(const Arena& arena) { argmax_ = arena.tensor(argmax_reservation_); }
 
+bool MaxPool2d::fuse_predecessor(const Layer* predecessor, const Backend& backend) {
+  relu_fused_ = dynamic_cast<const ReLU*>(predecessor) != nullptr && backend.fuses_relu_max_pool();
+  return relu_fused_;
+}
+
+// Fused, x is the ReLU's input: relu(x) is never written, and the backward masks by y instead of
+// reading the ReLU's output.
 Tensor MaxPool2d::forward(const RunContext& context, const Tensor& x, const Tensor& y) {
-  context.backend.max_pool2d_forward(shape_for(x.shape), x.f32(), y.f32(), argmax_.i32());
+  if (relu_fused_) {
+    context.backend.relu_max_pool2d_forward(shape_for(x.shape), x.f32(), y.f32(), argmax_.i32());
+  } else {
+    context.backend.max_pool2d_forward(shape_for(x.shape), x.f32(), y.f32(), argmax_.i32());
+  }
   return y;
 }
 
 Tensor MaxPool2d::backward(const RunContext& context, const Tensor& x, const Tensor& y,
                            const Tensor& dy, const Tensor& dx) {
   if (dx.empty()) return dx;
+  if (relu_fused_) {
+    context.backend.relu_max_pool2d_backward(shape_for(x.shape), y.f32(), dy.f32(), argmax_.i32(),
+                                             dx.f32());
+    return dx;
+  }
   context.backend.max_pool2d_backward(shape_for(x.shape), x.f32(), y.f32(), dy.f32(), argmax_.i32(),
                                       dx.f32());
   return dx;

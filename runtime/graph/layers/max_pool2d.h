@@ -1,5 +1,6 @@
 // MaxPool2d as PyTorch defines it (square window, padding with -inf, floor mode). Keeps the
-// argmax of each output from forward to backward.
+// argmax of each output from forward to backward. Takes over a ReLU just before it where the
+// backend fuses the two (Backend::fuses_relu_max_pool): max_pool(relu(x)) in one pass over x.
 #pragma once
 
 #include "runtime/graph/layer.h"
@@ -14,6 +15,7 @@ class MaxPool2d final : public Layer {
   Shape output_shape(const Shape& input) const override;
   void plan(const Backend& backend, const Shape& input, MemoryPlan& plan) override;
   void bind(const Arena& arena) override;
+  bool fuse_predecessor(const Layer* predecessor, const Backend& backend) override;
   Tensor forward(const RunContext& context, const Tensor& x, const Tensor& y) override;
   Tensor backward(const RunContext& context, const Tensor& x, const Tensor& y, const Tensor& dy,
                   const Tensor& dx) override;
@@ -24,6 +26,7 @@ class MaxPool2d final : public Layer {
   int kernel_;
   int stride_;
   int padding_;
+  bool relu_fused_ = false;  // the ReLU before runs inside this layer's ops
   Reservation argmax_reservation_;
   Tensor argmax_;
 };
