@@ -403,6 +403,8 @@ PreparedRow& prepare(const std::string& name, const OpCall& call, Engine engine)
   fresh->work = work_for(call, device->engine(engine));
   fresh->operands = std::make_unique<RotatingOperands>(
       fresh->work.operands, device->rotation_bytes(), device->generator());
+  // The host's copies of whole numbers go by the legacy stream: all of it lands before any use.
+  KILN_CUDA_CHECK(cudaDeviceSynchronize());
   if (fresh->work.prepare) {
     for (int s = 0; s < fresh->operands->sets(); ++s) fresh->work.prepare(*fresh->operands, s);
   }
