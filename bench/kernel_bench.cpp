@@ -1,10 +1,10 @@
 // kernel_bench: every op one training step of each reference model calls, read off the models
 // themselves (bench/layer_ops.h), at batch 1, the recipe's batch and 256, on kiln's kernels
 // ("custom") and, for the ops cuDNN has, on cuDNN; plus the two peaks they are judged against, a
-// device-to-device copy and a float32 SGEMM. Each row reports the median of its repetitions
-// (10 unless --benchmark_repetitions says otherwise) and its FLOP and byte floors
-// (kernels/op_costs.h) as the counters `flop` and `bytes`; a row's label holds
-// "op=... model=... layer=... batch=... engine=... math=fma" for the report.
+// device-to-device copy and a float32 SGEMM. Each row reports only the aggregates (mean, median,
+// spread) of its repetitions (10 unless --benchmark_repetitions says otherwise) and its FLOP and
+// byte floors (kernels/op_costs.h) as the counters `flop` and `bytes`; a row's label holds "op=...
+// model=... layer=... batch=... engine=... math=fma" for the report.
 //
 // Timing: CUDA events around many launches, each on its own set of operands, rotating through
 // sets that add up to 3x the L2 cache, so that each launch finds its operands in DRAM as a step

@@ -1,6 +1,7 @@
 #include "bench/layer_ops.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <numeric>
