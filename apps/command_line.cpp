@@ -57,6 +57,8 @@ Examples:
       loss and accuracy curves, a grid of predicted test images, a confusion matrix
   train_mnist_gpu --model mnist-cnn --backend cuda --conv cudnn
       kiln's kernels for everything but the convolutions, which run on cuDNN
+  train_mnist_gpu --model mnist-cnn --backend cuda --time-layers --time-iterations 50
+      mean forward and backward time of each layer on one batch, as caffe time prints it
   train_mnist_gpu predict --model mnist-cnn --weights cnn.safetensors --image digit.png
       the three most probable classes of an image of any size
 
@@ -162,6 +164,15 @@ Command parse_command_line(int argc, const char* const* argv) {
   app.add_option("--predictions", options.predictions,
                  "Write every test image's label, prediction and probabilities here (CSV)");
   app.add_flag("--quiet", options.quiet, "Print only the final result");
+  app.add_flag("--time-layers", command.time_layers,
+               "Instead of training, time one batch's step layer by layer (as caffe time): mean "
+               "forward and backward milliseconds per layer, the loss and the optimizer step");
+  auto* time_iterations =
+      app.add_option("--time-iterations", command.time_iterations,
+                     "Steps --time-layers averages over, after one warm-up step (default 20)")
+          ->transform(
+              number_check<std::uint64_t>("a whole number from 1 to 100000",
+                                          [](std::uint64_t v) { return v >= 1 && v <= 100000; }));
 
   CLI::App* predict_command = app.add_subcommand(
       "predict", "Classify one image with saved weights: the three most probable classes");
@@ -216,6 +227,9 @@ Command parse_command_line(int argc, const char* const* argv) {
     }
   }
   options.fuse = fuse == "on";
+  if (time_iterations->count() > 0 && !command.time_layers) {
+    throw UsageError("--time-iterations: only with --time-layers (see --help)");
+  }
   if (no_shuffle) options.shuffle = false;
   if (!optimizer.empty()) {
     options.optimizer = optimizer == "adam" ? OptimizerKind::adam : OptimizerKind::sgd;

@@ -39,6 +39,10 @@ struct Command {
   // Per op family (indexed by kiln::OpFamily): "" for the backend's own engine, else "custom" or
   // "cudnn" (--conv, --pool, --activation, --dropout-engine, --softmax).
   std::array<std::string, kOpFamilies.size()> engines;
+  // --time-layers: time a step of one batch layer by layer (mean of time_iterations steps)
+  // instead of training.
+  bool time_layers = false;
+  int time_iterations = 20;
   PredictOptions predict;
   std::string help;  // the manual, when kind is help
 };

@@ -23,6 +23,7 @@
 #if KILN_WITH_CUDNN
 #include "kernels/cudnn/backend.h"
 #endif
+#include "models/layer_times.h"
 #include "models/predictor.h"
 #include "models/recipe.h"
 #include "models/trainer.h"
@@ -166,6 +167,33 @@ int predict(const kiln::app::Command& command) {
   return 0;
 }
 
+// --time-layers: the first batch of the training split, its step timed layer by layer.
+int time_layers(const kiln::app::Command& command, const std::string& data_dir,
+                const Engine& engine) {
+  const kiln::models::TrainOptions& options = command.train;
+  const int batch = options.batch_size.value_or(kiln::models::recipe_for(options.model).batch_size);
+  const auto train = kiln::data::load_split(data_dir, kiln::data::Split::train);
+  if (train.images.count < batch) {
+    throw kiln::app::UsageError(
+        fmt::format("--time-layers: a batch of {} needs that many "
+                    "images; {} holds {}",
+                    batch, data_dir, train.images.count));
+  }
+  const auto pixels =
+      static_cast<std::size_t>(batch) * kiln::models::kImageSide * kiln::models::kImageSide;
+  const kiln::models::LayerTimesRun run{
+      .model = options.model,
+      .batch = batch,
+      .iterations = command.time_iterations,
+      .fuse = options.fuse,
+      .stream = engine.stream.get(),
+      .images = std::span(train.images.pixels).first(pixels),
+      .labels = std::span(train.labels).first(static_cast<std::size_t>(batch))};
+  fmt::print("backend {}\n{}", engine.description,
+             kiln::models::time_layers(run, *engine.backend, *engine.allocator));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,6 +216,7 @@ int main(int argc, char** argv) {
     if (data_dir.empty()) data_dir = kiln::data::dataset_dir("data", recipe.dataset).string();
     Engine engine;
     make_engine(command, options.quiet, engine);
+    if (command.time_layers) return time_layers(command, data_dir, engine);
     options.step_runner = engine.step_runner.get();
     const auto datasets = kiln::models::load_datasets(data_dir);
     kiln::models::Trainer trainer(options, *engine.backend, *engine.allocator, datasets, stdout);

@@ -119,7 +119,9 @@ Tensor Graph::forward(Backend& backend, const StepCounters* counters, bool train
     Layer& layer = *layers_[i];
     const NvtxRange range{forward_ranges_[i]};
     const Tensor y = buffer_view(outputs_[i], layer.output_shape(current.shape));
+    if (observer_ != nullptr) observer_->before(i, Pass::forward);
     last_forward_[i] = {current, layer.forward(context, current, y)};
+    if (observer_ != nullptr) observer_->after(i, Pass::forward);
     current = last_forward_[i].output;
   }
   return current;
@@ -140,7 +142,9 @@ void Graph::backward(Backend& backend, const StepCounters* counters, const Tenso
           gradient.data == gradient_buffers_[0].data ? gradient_buffers_[1] : gradient_buffers_[0];
       dx = buffer_view(free, step.input.shape);
     }
+    if (observer_ != nullptr) observer_->before(i, Pass::backward);
     gradient = layers_[i]->backward(context, step.input, step.output, gradient, dx);
+    if (observer_ != nullptr) observer_->after(i, Pass::backward);
   }
 }
 

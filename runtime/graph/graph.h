@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "runtime/graph/layer.h"
+#include "runtime/graph/layer_observer.h"
 #include "runtime/nvtx.h"
 
 namespace kiln {
@@ -42,6 +43,8 @@ class Graph {
   // From the gradient of the loss with respect to the last forward's output: every parameter's
   // gradient. No gradient is computed for the graph's input.
   void backward(Backend& backend, const StepCounters* counters, const Tensor& doutput);
+  // Called around every layer's forward and backward from now on (null: no one). Not owned.
+  void set_observer(LayerObserver* observer) { observer_ = observer; }
 
   // In model order: the order of initialisation streams and of checkpoints.
   std::vector<Parameter*> parameters();
@@ -78,6 +81,7 @@ class Graph {
   std::vector<NvtxName> backward_ranges_;
   Tensor gradient_buffers_[2];
   std::span<std::byte> workspace_;
+  LayerObserver* observer_ = nullptr;
 };
 
 }  // namespace kiln

@@ -41,6 +41,19 @@ TEST(CommandLine, NoFlagsTrainsTheDefaultModelWithItsRecipe) {
   EXPECT_TRUE(command.train.fuse) << "fusion is on unless turned off";
 }
 
+TEST(CommandLine, TimeLayersTakesItsIterations) {
+  const Command plain = parse({});
+  EXPECT_FALSE(plain.time_layers);
+  EXPECT_EQ(plain.time_iterations, 20);
+  const Command timed = parse({"--time-layers"});
+  EXPECT_TRUE(timed.time_layers);
+  EXPECT_EQ(timed.time_iterations, 20);
+  const Command counted = parse({"--backend", "cpu", "--time-layers", "--time-iterations", "3"});
+  EXPECT_TRUE(counted.time_layers);
+  EXPECT_EQ(counted.time_iterations, 3);
+  EXPECT_EQ(parse({"--time-layers", "--time-iterations", "100000"}).time_iterations, 100000);
+}
+
 TEST(CommandLine, CudaGraphIsOnOrOff) {
   EXPECT_EQ(parse({"--cuda-graph", "off"}).cuda_graph, "off");
   EXPECT_EQ(parse({"--backend", "cuda", "--cuda-graph", "on"}).cuda_graph, "on");
@@ -141,6 +154,13 @@ TEST(CommandLine, UsageErrorsAreOneLineNamingTheFlag) {
       {{"--fuse", "yes"}, "--fuse: yes not in {on,off}"},
       {{"--fuse"}, "--fuse"},
       {{"--backend", "cpu", "--cuda-graph", "on"}, "--cuda-graph on: needs a GPU backend"},
+      {{"--time-layers", "--time-iterations", "0"},
+       "--time-iterations: must be a whole number from 1 to 100000, got '0'"},
+      {{"--time-layers", "--time-iterations", "100001"},
+       "--time-iterations: must be a whole number from 1 to 100000, got '100001'"},
+      {{"--time-layers", "--time-iterations", "2.5"},
+       "--time-iterations: must be a whole number from 1 to 100000, got '2.5'"},
+      {{"--time-iterations", "5"}, "--time-iterations: only with --time-layers"},
   };
   for (const auto& [arguments, expected] : cases) {
     const std::string message = usage_error(arguments);
