@@ -115,7 +115,7 @@ def benchmark_rows(json_path):
     results = load(json_path, read_json)
     if results is None:
         return None
-    to_us = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}
+    to_us = compare_report.TO_MICROSECONDS
     rows, errored = [], set()
     for bench in results.get("benchmarks", []):
         name = bench.get("run_name", bench["name"])
@@ -128,7 +128,6 @@ def benchmark_rows(json_path):
             rows.append({
                 "name": name,
                 "median_us": bench["real_time"] * to_us[bench.get("time_unit", "ns")],
-                "gb_per_s": bench.get("GB/s"),
             })
     return rows
 
