@@ -59,6 +59,8 @@ bool cudnn_implements(OpKind kind) {
     case OpKind::conv2d_backward_bias:
     case OpKind::max_pool2d_forward:
     case OpKind::max_pool2d_backward:
+    case OpKind::relu_max_pool2d_forward:  // cuDNN's ReLU then its pooling: it does not fuse them
+    case OpKind::relu_max_pool2d_backward:
     case OpKind::relu_forward:
     case OpKind::relu_backward:
     case OpKind::sigmoid_forward:
@@ -205,6 +207,46 @@ Work max_pool2d_work(const OpCall& call, Backend& engine) {
             engine.max_pool2d_backward(shape, o.get<float>(s, 0), o.get<float>(s, 1),
                                        o.get<float>(s, 3), o.get<std::int32_t>(s, 2),
                                        o.get<float>(s, 4));
+          },
+          forward};
+}
+
+// A ReLU and the pooling it feeds: one fused op on an engine that fuses them, else the engine's
+// ReLU into a full-size intermediate and its pooling over that (two launches, as cuDNN runs them).
+Work relu_max_pool2d_work(const OpCall& call, Backend& engine) {
+  const Pool2dShape shape = call.pool;
+  const std::int64_t n = shape.input_elements();
+  // x, y, argmax, dy, dx, and the unfused pair's ReLU output.
+  const std::vector<Operand> operands = {
+      floats(n),
+      floats(shape.output_elements(), Fill::by_setup),
+      {static_cast<std::size_t>(shape.output_elements()) * sizeof(std::int32_t), Fill::by_setup},
+      floats(shape.output_elements()),
+      floats(n, Fill::by_setup),
+      floats(n, Fill::by_setup)};
+  const bool fused = engine.fuses_relu_max_pool();
+  auto forward = [&engine, shape, n, fused](const RotatingOperands& o, int s) {
+    if (fused) {
+      engine.relu_max_pool2d_forward(shape, o.get<float>(s, 0), o.get<float>(s, 1),
+                                     o.get<std::int32_t>(s, 2));
+      return;
+    }
+    engine.relu_forward(n, o.get<float>(s, 0), o.get<float>(s, 5));
+    engine.max_pool2d_forward(shape, o.get<float>(s, 5), o.get<float>(s, 1),
+                              o.get<std::int32_t>(s, 2));
+  };
+  if (call.kind == OpKind::relu_max_pool2d_forward) return {operands, forward};
+  return {operands,
+          [&engine, shape, n, fused](const RotatingOperands& o, int s) {
+            if (fused) {
+              engine.relu_max_pool2d_backward(shape, o.get<float>(s, 1), o.get<float>(s, 3),
+                                              o.get<std::int32_t>(s, 2), o.get<float>(s, 4));
+              return;
+            }
+            engine.max_pool2d_backward(shape, o.get<float>(s, 5), o.get<float>(s, 1),
+                                       o.get<float>(s, 3), o.get<std::int32_t>(s, 2),
+                                       o.get<float>(s, 4));
+            engine.relu_backward(n, o.get<float>(s, 5), o.get<float>(s, 4), o.get<float>(s, 4));
           },
           forward};
 }
@@ -359,6 +401,9 @@ Work work_for(const OpCall& call, Backend& engine) {
     case OpKind::max_pool2d_forward:
     case OpKind::max_pool2d_backward:
       return max_pool2d_work(call, engine);
+    case OpKind::relu_max_pool2d_forward:
+    case OpKind::relu_max_pool2d_backward:
+      return relu_max_pool2d_work(call, engine);
     case OpKind::relu_forward:
     case OpKind::relu_backward:
     case OpKind::sigmoid_forward:

@@ -144,6 +144,28 @@ class RecordingBackend final : public Backend, public LayerObserver {
   std::vector<OpCall> calls_;
 };
 
+// After each ReLU feeding a max pooling of its whole output (forward: relu then pool; backward:
+// pool then relu), the one fused call that replaces the pair when training fuses.
+std::vector<OpCall> with_fused_pairs(const std::vector<OpCall>& calls) {
+  std::vector<OpCall> result;
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    result.push_back(calls[i]);
+    if (i == 0) continue;
+    const OpCall& first = calls[i - 1];
+    const OpCall& second = calls[i];
+    if (first.kind == OpKind::relu_forward && second.kind == OpKind::max_pool2d_forward &&
+        first.count == second.pool.input_elements()) {
+      result.push_back(
+          {.kind = OpKind::relu_max_pool2d_forward, .layer = second.layer, .pool = second.pool});
+    } else if (first.kind == OpKind::max_pool2d_backward && second.kind == OpKind::relu_backward &&
+               second.count == first.pool.input_elements()) {
+      result.push_back(
+          {.kind = OpKind::relu_max_pool2d_backward, .layer = first.layer, .pool = first.pool});
+    }
+  }
+  return result;
+}
+
 }  // namespace
 
 std::string_view op_name(OpKind kind) {
@@ -160,6 +182,10 @@ std::string_view op_name(OpKind kind) {
       return "max_pool2d_forward";
     case OpKind::max_pool2d_backward:
       return "max_pool2d_backward";
+    case OpKind::relu_max_pool2d_forward:
+      return "relu_max_pool2d_forward";
+    case OpKind::relu_max_pool2d_backward:
+      return "relu_max_pool2d_backward";
     case OpKind::relu_forward:
       return "relu_forward";
     case OpKind::relu_backward:
@@ -201,6 +227,8 @@ std::string OpCall::arguments() const {
       return conv.to_string();
     case OpKind::max_pool2d_forward:
     case OpKind::max_pool2d_backward:
+    case OpKind::relu_max_pool2d_forward:
+    case OpKind::relu_max_pool2d_backward:
       return pool.to_string();
     case OpKind::linear_forward:
     case OpKind::linear_backward_data:
@@ -242,6 +270,10 @@ OpCost OpCall::cost() const {
       return max_pool2d_forward_cost(pool);
     case OpKind::max_pool2d_backward:
       return max_pool2d_backward_cost(pool);
+    case OpKind::relu_max_pool2d_forward:
+      return relu_max_pool2d_forward_cost(pool);
+    case OpKind::relu_max_pool2d_backward:
+      return relu_max_pool2d_backward_cost(pool);
     case OpKind::relu_forward:
       return relu_forward_cost(count);
     case OpKind::relu_backward:
@@ -294,7 +326,7 @@ std::vector<OpCall> record_training_step(std::string_view model, int batch) {
   step.update();
 
   std::vector<OpCall> distinct;
-  for (OpCall& call : recorder.take_calls()) {
+  for (OpCall& call : with_fused_pairs(recorder.take_calls())) {
     const bool seen = std::any_of(distinct.begin(), distinct.end(), [&](const OpCall& kept) {
       return kept.kind == call.kind && kept.arguments() == call.arguments();
     });

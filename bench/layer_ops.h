@@ -22,6 +22,11 @@ enum class OpKind {
   conv2d_backward_bias,
   max_pool2d_forward,
   max_pool2d_backward,
+  // A ReLU and the max pooling it feeds as one op (Backend::relu_max_pool2d_*), as training runs
+  // them with --fuse on. The step is recorded unfused (every ReLU and pooling has its cuDNN
+  // counterpart); these are added after each such pair, with the pooling's shape and layer.
+  relu_max_pool2d_forward,
+  relu_max_pool2d_backward,
   relu_forward,
   relu_backward,
   sigmoid_forward,
@@ -47,7 +52,7 @@ struct OpCall {
   // The graph's layer ("layer1.0"), or "data" (the gather), "loss" or "optimizer".
   std::string layer{};
   Conv2dShape conv{};    // conv2d_*
-  Pool2dShape pool{};    // max_pool2d_*
+  Pool2dShape pool{};    // max_pool2d_*, relu_max_pool2d_*
   LinearShape linear{};  // linear_*
   // Elements of relu_*, sigmoid_* and dropout_*; pixels per image of gather_batch.
   std::int64_t count = 0;

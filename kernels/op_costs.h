@@ -82,6 +82,23 @@ inline OpCost max_pool2d_backward_cost(const Pool2dShape& shape) {
           (kFloat + kInt32) * outputs + kFloat * static_cast<double>(shape.input_elements())};
 }
 
+// ReLU fused into the pooling after it: the pooling's bytes (x read once, y and argmax written;
+// the ReLU's output is never written nor read back) and a ReLU comparison per input element.
+inline OpCost relu_max_pool2d_forward_cost(const Pool2dShape& shape) {
+  const OpCost pool = max_pool2d_forward_cost(shape);
+  return {pool.flop + static_cast<double>(shape.input_elements()), pool.bytes};
+}
+
+// Its backward: the pooling's, reading y beside dy and argmax as the ReLU mask, a comparison per
+// output. The unfused pair moves dx three more times (relu_backward reads it and the ReLU's
+// output and writes it again).
+inline OpCost relu_max_pool2d_backward_cost(const Pool2dShape& shape) {
+  using namespace op_cost_detail;
+  const OpCost pool = max_pool2d_backward_cost(shape);
+  const double outputs = static_cast<double>(shape.output_elements());
+  return {pool.flop + outputs, pool.bytes + kFloat * outputs};
+}
+
 // y = max(x, 0): one comparison per element; reads x, writes y.
 inline OpCost relu_forward_cost(std::int64_t count) {
   return {static_cast<double>(count), 8.0 * static_cast<double>(count)};

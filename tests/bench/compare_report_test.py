@@ -85,6 +85,12 @@ class CompareReport(unittest.TestCase):
         self.assertEqual(len(self.comparison["kernels"]), 5)  # peaks are not kernel rows
         self.assertIsNone(self.row("adam_step", 32)["ratio"])
 
+    def test_op_families(self):
+        self.assertEqual(compare_report.family("relu_max_pool2d_backward"), "fused")
+        self.assertEqual(compare_report.family("relu_backward"), "activation")
+        self.assertEqual(compare_report.family("max_pool2d_forward"), "pool")
+        self.assertEqual(compare_report.family("adam_step"), "other")
+
     def test_floors_come_from_the_measured_peaks(self):
         self.assertAlmostEqual(self.comparison["peaks"]["bytes_per_s"], 2e12)
         self.assertAlmostEqual(self.comparison["peaks"]["flop_per_s"], 5e13)

@@ -22,14 +22,16 @@ for row in conv2d_forward/mnist-cnn/layer1.0/batch:32/custom \
   sigmoid_backward/fashion-lenet/ff2_sigmoid/batch:256/custom \
   linear_backward_weight/fashion-lenet/ff1/batch:1/custom \
   adam_step/mnist-cnn/optimizer/batch:32/custom sgd_step/fashion-lenet/optimizer/batch:20/custom \
-  gather_batch/mnist-cnn/data/batch:256/custom peak/copy peak/sgemm; do
+  gather_batch/mnist-cnn/data/batch:256/custom peak/copy peak/sgemm \
+  relu_max_pool2d_forward/mnist-cnn/layer1.2/batch:32/custom \
+  relu_max_pool2d_backward/mnist-cnn/layer3.2/batch:256/custom; do
   grep -qxF "$row/manual_time" <<<"$rows" || fail "no row $row"
 done
-# Rows per model and batch: the distinct calls of one step (44 for mnist-cnn, 26 for
-# fashion-lenet), whatever cuDNN adds.
+# Rows per model and batch: the distinct calls of one step (44 for mnist-cnn and its 6 fused
+# ReLU-pooling calls, 26 for fashion-lenet), whatever cuDNN adds.
 for batch in 1 32 256; do
   count=$(grep -c "^[a-z0-9_]*/mnist-cnn/[^/]*/batch:$batch/custom/" <<<"$rows")
-  ((count == 44)) || fail "mnist-cnn at batch $batch: $count custom rows, expected 44"
+  ((count == 50)) || fail "mnist-cnn at batch $batch: $count custom rows, expected 50"
 done
 for batch in 1 20 256; do
   count=$(grep -c "^[a-z0-9_]*/fashion-lenet/[^/]*/batch:$batch/custom/" <<<"$rows")

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iterator>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -88,6 +89,34 @@ TEST(LayerOps, MnistCnnStepInCallOrder) {
   EXPECT_EQ(dropout[3].layer, "layer4.2");
   EXPECT_EQ(dropout[3].count, 32 * 625);
   EXPECT_FLOAT_EQ(dropout[3].dropout_probability, 0.3f);
+}
+
+TEST(LayerOps, EachReluFeedingAPoolingAlsoGivesTheFusedCall) {
+  const auto calls = record_training_step("mnist-cnn", 32);
+  const auto pooling = calls_of(calls, OpKind::max_pool2d_forward);
+  const auto fused = calls_of(calls, OpKind::relu_max_pool2d_forward);
+  const auto fused_backward = calls_of(calls, OpKind::relu_max_pool2d_backward);
+  ASSERT_EQ(fused.size(), 3u);
+  ASSERT_EQ(fused_backward.size(), 3u);
+  for (std::size_t i = 0; i < fused.size(); ++i) {
+    EXPECT_EQ(fused[i].layer, pooling[i].layer);
+    EXPECT_EQ(fused[i].arguments(), pooling[i].arguments());
+  }
+  // Right after the pooling it fuses into, forward; right after the ReLU's backward, backward.
+  const auto first_fused = std::find_if(calls.begin(), calls.end(), [](const OpCall& call) {
+    return call.kind == OpKind::relu_max_pool2d_forward;
+  });
+  ASSERT_NE(first_fused, calls.begin());
+  EXPECT_EQ(std::prev(first_fused)->kind, OpKind::max_pool2d_forward);
+  const auto first_fused_backward = std::find_if(calls.begin(), calls.end(), [](const OpCall& c) {
+    return c.kind == OpKind::relu_max_pool2d_backward;
+  });
+  EXPECT_EQ(std::prev(first_fused_backward)->kind, OpKind::relu_backward);
+  EXPECT_EQ(first_fused_backward->layer, "layer3.2");  // backward runs the blocks in reverse
+  // fashion-lenet pools convolutions directly: nothing to fuse.
+  const auto lenet = record_training_step("fashion-lenet", 20);
+  EXPECT_TRUE(calls_of(lenet, OpKind::relu_max_pool2d_forward).empty());
+  EXPECT_TRUE(calls_of(lenet, OpKind::relu_max_pool2d_backward).empty());
 }
 
 TEST(LayerOps, FashionLenetUsesSgdAndTheSigmoidHead) {

@@ -71,6 +71,29 @@ TEST(OpCosts, Conv2dBackwardBiasOfMnistLayer1) {
   EXPECT_DOUBLE_EQ(cost.bytes, 3'211'392);
 }
 
+TEST(OpCosts, ReluFusedIntoMnistLayer1Pooling) {
+  // [32, 32, 28, 28], 2x2, stride 2 -> 14x14: inputs 802,816, outputs 200,704.
+  const Pool2dShape pool{.batch = 32,
+                         .channels = 32,
+                         .in_height = 28,
+                         .in_width = 28,
+                         .kernel_height = 2,
+                         .kernel_width = 2,
+                         .stride_height = 2,
+                         .stride_width = 2};
+  // Forward: 3 comparisons per output (602,112) + a ReLU per input (802,816) = 1,404,928 flop;
+  // x 4 * 802,816 = 3,211,264 bytes plus y and argmax 8 * 200,704 = 1,605,632: 4,816,896, the
+  // pooling's own bytes (the ReLU's output is never written).
+  const OpCost forward = relu_max_pool2d_forward_cost(pool);
+  EXPECT_DOUBLE_EQ(forward.flop, 1'404'928);
+  EXPECT_DOUBLE_EQ(forward.bytes, 4'816'896);
+  // Backward: an add and a mask comparison per output = 401,408 flop; dy, argmax and y
+  // 12 * 200,704 = 2,408,448 plus dx 3,211,264: 5,619,712 bytes.
+  const OpCost backward = relu_max_pool2d_backward_cost(pool);
+  EXPECT_DOUBLE_EQ(backward.flop, 401'408);
+  EXPECT_DOUBLE_EQ(backward.bytes, 5'619'712);
+}
+
 TEST(OpCosts, MaxPoolOfMnistLayer3WithItsPadding) {
   // [32, 128, 7, 7], 2x2, stride 2, pad 1 -> 4x4: outputs 32*128*16 = 65,536, inputs 200,704.
   const Pool2dShape pool{.batch = 32,
