@@ -49,16 +49,17 @@ import sys
 import time
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests" / "golden"))
+# The flags are checked before PyTorch is needed, so that a usage error says so even without it.
 try:
     import torch
     from torch.nn import functional
+    import idx_io  # (tests/golden, shared with tests/apps/torch_interop.py; needs numpy)
+    import seed_modules  # (tests/golden: the seeds' modules)
+    TORCH_MISSING = None
 except ImportError as _error:
-    sys.exit(f"pytorch_recipe.py: needs PyTorch (Debian: apt-get install python3-torch): {_error}")
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "golden"))
-import idx_io  # noqa: E402  (tests/golden, shared with tests/apps/torch_interop.py)
-import seed_modules  # noqa: E402
+    TORCH_MISSING = str(_error)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,15 +67,15 @@ class Recipe:
     """One seed's training recipe (../shared/RECIPES.md)."""
 
     dataset: str  # the folder under data/
-    optimizer: type
+    optimizer: str  # the class in torch.optim
     learning_rate: float
     batch_size: int
     validation_images: int  # held out of the training file at random; 0: none
 
 
 RECIPES = {
-    "mnist-cnn": Recipe("mnist", torch.optim.Adam, 1e-3, 32, 0),
-    "fashion-lenet": Recipe("fashion-mnist", torch.optim.SGD, 0.04, 20, 12000),
+    "mnist-cnn": Recipe("mnist", "Adam", 1e-3, 32, 0),
+    "fashion-lenet": Recipe("fashion-mnist", "SGD", 0.04, 20, 12000),
 }
 EPOCHS = 15
 
@@ -321,9 +322,10 @@ def run(args):
     y_validation = y_train[validation_index]
     module = seed_modules.MODELS[args.model]().to(device)
     # A captured Adam keeps its step count on the device.
-    capturable = args.mode == "graphed" and recipe.optimizer is torch.optim.Adam
-    optimizer = recipe.optimizer(module.parameters(), lr=recipe.learning_rate,
-                                 **({"capturable": True} if capturable else {}))
+    capturable = args.mode == "graphed" and recipe.optimizer == "Adam"
+    optimizer = getattr(torch.optim, recipe.optimizer)(
+        module.parameters(), lr=recipe.learning_rate,
+        **({"capturable": True} if capturable else {}))
     parameters = sum(p.numel() for p in module.parameters())
     print(f"{args.model}: {parameters:,} parameters, {type(optimizer).__name__} lr "
           f"{recipe.learning_rate:g}, batch {recipe.batch_size}; {len(train_index):,} training, "
@@ -411,6 +413,10 @@ def run(args):
 
 def main():
     args = parse_args()
+    if TORCH_MISSING:
+        print(f"pytorch_recipe.py: needs PyTorch and NumPy (Debian: apt-get install "
+              f"python3-torch): {TORCH_MISSING}", file=sys.stderr)
+        return 1
     try:
         run(args)
     except (RunError, OSError) as error:
