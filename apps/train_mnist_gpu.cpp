@@ -110,9 +110,6 @@ void make_engine(const kiln::app::Command& command, bool quiet, Engine& engine) 
     throw std::runtime_error(fmt::format("--backend {}: no usable GPU: {}", choice, device.reason));
   }
   make_gpu_engine(cudnn_families(choice, command.engines), command.train.seed.value_or(0), engine);
-  if (command.cuda_graph != "off") {
-    engine.step_runner = std::make_unique<kiln::CudaGraphStepRunner>(engine.stream->get());
-  }
 }
 
 // `train_mnist_gpu predict`: the top three classes of one image.
@@ -217,6 +214,10 @@ int main(int argc, char** argv) {
     Engine engine;
     make_engine(command, options.quiet, engine);
     if (command.time_layers) return time_layers(command, data_dir, engine);
+    // Training replays each step as a CUDA graph wherever a GPU trains, unless told not to.
+    if (engine.stream && command.cuda_graph != "off") {
+      engine.step_runner = std::make_unique<kiln::CudaGraphStepRunner>(engine.stream->get());
+    }
     options.step_runner = engine.step_runner.get();
     const auto datasets = kiln::models::load_datasets(data_dir);
     kiln::models::Trainer trainer(options, *engine.backend, *engine.allocator, datasets, stdout);

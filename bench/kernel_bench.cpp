@@ -87,8 +87,6 @@ class Device {
     cudaDeviceProp properties{};
     KILN_CUDA_CHECK(cudaGetDeviceProperties(&properties, ordinal));
     l2_bytes_ = static_cast<std::size_t>(properties.l2CacheSize);
-    KILN_CUDA_CHECK(cudaEventCreate(&start_));
-    KILN_CUDA_CHECK(cudaEventCreate(&stop_));
     KILN_CURAND_CHECK(curandCreateGenerator(&generator_, CURAND_RNG_PSEUDO_DEFAULT));
     KILN_CURAND_CHECK(curandSetStream(generator_, stream_.get()));
     KILN_CUBLAS_CHECK(cublasCreate(&cublas_));
@@ -103,8 +101,6 @@ class Device {
     cudaFree(counters_);
     cublasDestroy(cublas_);
     curandDestroyGenerator(generator_);
-    cudaEventDestroy(stop_);
-    cudaEventDestroy(start_);
   }
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
@@ -126,13 +122,10 @@ class Device {
 
   // Seconds per launch of `launch` (called `launches` times between one pair of events).
   double seconds_per_launch(int launches, const std::function<void()>& launch) {
-    KILN_CUDA_CHECK(cudaEventRecord(start_, stream_.get()));
+    start_.record(stream_);
     for (int i = 0; i < launches; ++i) launch();
-    KILN_CUDA_CHECK(cudaEventRecord(stop_, stream_.get()));
-    KILN_CUDA_CHECK(cudaEventSynchronize(stop_));
-    float milliseconds = 0;
-    KILN_CUDA_CHECK(cudaEventElapsedTime(&milliseconds, start_, stop_));
-    return milliseconds * 1e-3 / launches;
+    stop_.record(stream_);
+    return stop_.milliseconds_since(start_) * 1e-3 / launches;
   }
 
  private:
@@ -142,8 +135,8 @@ class Device {
   std::unique_ptr<cudnn::CudnnBackend> cudnn_;
 #endif
   std::size_t l2_bytes_ = 0;
-  cudaEvent_t start_{};
-  cudaEvent_t stop_{};
+  CudaEvent start_;
+  CudaEvent stop_;
   curandGenerator_t generator_{};
   cublasHandle_t cublas_{};
   StepCounters* counters_ = nullptr;

@@ -183,47 +183,42 @@ def evaluate(module, x, y, batch_size):
     return loss_sum.item() / batches, correct.item()
 
 
-def train_epoch(module, optimizer, x, y, order, batch_size, steps_left):
-    """One pass over order's images, stopping after steps_left steps (None: no limit). Returns
-    (batches, images, summed batch losses, correct predictions, seconds of the loop)."""
-    module.train()
-    loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
-    correct = torch.zeros((), dtype=torch.int64, device=x.device)
-    batches = images = 0
-    synchronize(x.device)
-    start = time.perf_counter()
-    for first in range(0, len(order), batch_size):
-        if steps_left is not None and batches >= steps_left:
-            break
-        index = order[first:first + batch_size]
-        inputs, target = x[index], y[index]
-        optimizer.zero_grad()
-        output = module(inputs)
-        loss = functional.cross_entropy(output, target)
-        loss.backward()
-        optimizer.step()
-        # Summed on the device, read once per epoch, so the loop never waits for the GPU.
-        loss_sum += loss.detach().double()
-        correct += (output.detach().argmax(dim=1) == target).sum()
-        batches += 1
-        images += len(index)
-    synchronize(x.device)
-    seconds = time.perf_counter() - start
-    return batches, images, loss_sum.item(), correct.item(), seconds
+def train_batch(module, optimizer, x, y, index, loss_sum, correct):
+    """One optimizer step on the images `index` picks, after the gradients were reset; adds its
+    loss and correct predictions to the device tensors loss_sum and correct, so that the loop
+    never waits for the GPU (they are read once per epoch)."""
+    inputs, target = x[index], y[index]
+    output = module(inputs)
+    loss = functional.cross_entropy(output, target)
+    loss.backward()
+    optimizer.step()
+    loss_sum += loss.detach().double()
+    correct += (output.detach().argmax(dim=1) == target).sum()
 
 
-class GraphedStep:
-    """The whole training step of train_epoch, captured once as a CUDA graph on static tensors:
-    copying a batch's indices in and replaying the graph trains on that batch, and adds its loss
-    and correct predictions to the running sums. Batches of another size (an epoch's short last
-    one) run eagerly on the same module and optimizer."""
+class EagerStep:
+    """A training step launched op by op from Python, as the seed does."""
 
-    def __init__(self, module, optimizer, x, y, order, batch_size):
+    def __init__(self, module, optimizer, x, y):
         self.module, self.optimizer, self.x, self.y = module, optimizer, x, y
-        self.batch_size = batch_size
-        self.index = order[:batch_size].clone()
         self.loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
         self.correct = torch.zeros((), dtype=torch.int64, device=x.device)
+
+    def train(self, index):
+        self.optimizer.zero_grad()
+        train_batch(self.module, self.optimizer, self.x, self.y, index, self.loss_sum,
+                    self.correct)
+
+
+class GraphedStep(EagerStep):
+    """The whole training step, captured once as a CUDA graph on static tensors: copying a batch's
+    indices in and replaying the graph trains on that batch and adds to the running sums. Batches
+    of another size (an epoch's short last one) run eagerly on the same module and optimizer."""
+
+    def __init__(self, module, optimizer, x, y, order, batch_size):
+        super().__init__(module, optimizer, x, y)
+        self.batch_size = batch_size
+        self.index = order[:batch_size].clone()
         weights = [p.detach().clone() for p in module.parameters()]
         module.train()
         # Capture needs warmed-up kernels and lazily made optimizer state: a few real steps on a
@@ -246,17 +241,10 @@ class GraphedStep:
                 for value in state.values():
                     if torch.is_tensor(value):
                         value.zero_()
-        self.loss_sum.zero_()
-        self.correct.zero_()
 
     def _step(self, index):
-        inputs, target = self.x[index], self.y[index]
-        output = self.module(inputs)
-        loss = functional.cross_entropy(output, target)
-        loss.backward()
-        self.optimizer.step()
-        self.loss_sum += loss.detach().double()
-        self.correct += (output.detach().argmax(dim=1) == target).sum()
+        train_batch(self.module, self.optimizer, self.x, self.y, index, self.loss_sum,
+                    self.correct)
 
     def train(self, index):
         if len(index) == self.batch_size:
@@ -268,18 +256,20 @@ class GraphedStep:
         self._step(index)
 
 
-def train_epoch_graphed(step, order, steps_left):
-    """train_epoch's contract, each batch a replay of step's graph."""
+def train_epoch(step, order, batch_size, steps_left):
+    """One pass over order's images with `step` (eager or graphed), stopping after steps_left
+    steps (None: no limit). Returns (batches, images, summed batch losses, correct predictions,
+    seconds of the loop)."""
     step.module.train()
     step.loss_sum.zero_()
     step.correct.zero_()
     batches = images = 0
     synchronize(order.device)
     start = time.perf_counter()
-    for first in range(0, len(order), step.batch_size):
+    for first in range(0, len(order), batch_size):
         if steps_left is not None and batches >= steps_left:
             break
-        index = order[first:first + step.batch_size]
+        index = order[first:first + batch_size]
         step.train(index)
         batches += 1
         images += len(index)
@@ -337,10 +327,11 @@ def run(args):
         print(f"--eval-limit {args.eval_limit}: evaluating the first {len(x_test):,} test images"
               + (f" and {len(x_validation):,} validation images" if len(x_validation) else ""))
 
-    graphed = None
     if args.mode == "graphed":
-        graphed = GraphedStep(module, optimizer, x_train, y_train, train_index.to(device),
-                              recipe.batch_size)
+        step = GraphedStep(module, optimizer, x_train, y_train, train_index.to(device),
+                           recipe.batch_size)
+    else:
+        step = EagerStep(module, optimizer, x_train, y_train)
     metrics = args.metrics.open("w") if args.metrics else None
     best_loss, best_epoch, best_state = math.inf, 0, None
     epoch_seconds = []
@@ -352,12 +343,8 @@ def run(args):
             if steps_left == 0:
                 break
             order = train_index[torch.randperm(len(train_index))].to(device)
-            if graphed:
-                batches, images, loss_sum, correct, seconds = train_epoch_graphed(
-                    graphed, order, steps_left)
-            else:
-                batches, images, loss_sum, correct, seconds = train_epoch(
-                    module, optimizer, x_train, y_train, order, recipe.batch_size, steps_left)
+            batches, images, loss_sum, correct, seconds = train_epoch(
+                step, order, recipe.batch_size, steps_left)
             epoch_seconds.append(seconds)
             steps += batches
             trained_images += images
