@@ -18,6 +18,7 @@
 
 #include "kernels/cuda/batch.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.h"
 
 namespace kiln::cuda {
 namespace {
@@ -101,8 +102,8 @@ void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
     require(x, "gather_batch", "x");
   }
   const auto blocks = static_cast<unsigned>(std::min<std::int64_t>(batch, kMaxBlocks));
-  gather_batch_kernel<<<blocks, kThreads, 0, stream>>>(images, labels, image_elements, indices,
-                                                       batch, x, y);
+  launch_kernel<gather_batch_kernel>(blocks, kThreads, 0, stream, images, labels, image_elements,
+                                     indices, batch, x, y);
   KILN_CUDA_CHECK_LAUNCH("gather_batch_kernel");
 }
 
@@ -121,7 +122,8 @@ void count_correct(int batch, int classes, const float* logits, const std::int32
   require(labels, "count_correct", "labels");
   require(correct, "count_correct", "correct");
   const auto blocks = static_cast<unsigned>((std::int64_t{batch} + kThreads - 1) / kThreads);
-  count_correct_kernel<<<blocks, kThreads, 0, stream>>>(batch, classes, logits, labels, correct);
+  launch_kernel<count_correct_kernel>(blocks, kThreads, 0, stream, batch, classes, logits, labels,
+                                      correct);
   KILN_CUDA_CHECK_LAUNCH("count_correct_kernel");
 }
 

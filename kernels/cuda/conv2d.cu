@@ -55,6 +55,7 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/launch.h"
 
 namespace kiln::cuda {
 namespace {
@@ -679,11 +680,11 @@ void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weigh
     const dim3 grid(static_cast<unsigned>(ceil_div(gemm_n, kDirectThreads)),
                     static_cast<unsigned>(ceil_div(g.out_channels, kDirectChannels)));
     if (g.kernel_height == 3) {
-      conv2d_forward_single_channel_kernel<3, 3>
-          <<<grid, kDirectThreads, 0, stream>>>(g, x, weight, bias, y);
+      launch_kernel<conv2d_forward_single_channel_kernel<3, 3>>(grid, kDirectThreads, 0, stream, g,
+                                                                x, weight, bias, y);
     } else {
-      conv2d_forward_single_channel_kernel<5, 5>
-          <<<grid, kDirectThreads, 0, stream>>>(g, x, weight, bias, y);
+      launch_kernel<conv2d_forward_single_channel_kernel<5, 5>>(grid, kDirectThreads, 0, stream, g,
+                                                                x, weight, bias, y);
     }
     KILN_CUDA_CHECK_LAUNCH("conv2d_forward_single_channel_kernel");
     return;
@@ -693,9 +694,9 @@ void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weigh
   with_tile(tile, [&](auto tile_m, auto tile_n) {
     constexpr int kM = decltype(tile_m)::value;
     constexpr int kN = decltype(tile_n)::value;
-    conv2d_forward_kernel<kM, kN>
-        <<<gemm_grid(tile, g.out_channels, gemm_n), kGemmThreads<kM, kN>, 0, stream>>>(g, x, weight,
-                                                                                       bias, y);
+    launch_kernel<conv2d_forward_kernel<kM, kN>>(gemm_grid(tile, g.out_channels, gemm_n),
+                                                 kGemmThreads<kM, kN>, 0, stream, g, x, weight,
+                                                 bias, y);
   });
   KILN_CUDA_CHECK_LAUNCH("conv2d_forward_kernel");
 }
@@ -709,9 +710,8 @@ void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float
   with_tile(tile, [&](auto tile_m, auto tile_n) {
     constexpr int kM = decltype(tile_m)::value;
     constexpr int kN = decltype(tile_n)::value;
-    conv2d_backward_data_kernel<kM, kN>
-        <<<gemm_grid(tile, g.in_channels, gemm_n), kGemmThreads<kM, kN>, 0, stream>>>(g, dy, weight,
-                                                                                      dx);
+    launch_kernel<conv2d_backward_data_kernel<kM, kN>>(
+        gemm_grid(tile, g.in_channels, gemm_n), kGemmThreads<kM, kN>, 0, stream, g, dy, weight, dx);
   });
   KILN_CUDA_CHECK_LAUNCH("conv2d_backward_data_kernel");
 }
@@ -726,15 +726,15 @@ void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const floa
   with_tile(plan.tile, [&](auto tile_m, auto tile_n) {
     constexpr int kM = decltype(tile_m)::value;
     constexpr int kN = decltype(tile_n)::value;
-    conv2d_backward_filter_kernel<kM, kN>
-        <<<gemm_grid(plan.tile, g.out_channels, gemm_n, plan.splits), kGemmThreads<kM, kN>, 0,
-           stream>>>(g, x, dy, plan.k_per_split, out);
+    launch_kernel<conv2d_backward_filter_kernel<kM, kN>>(
+        gemm_grid(plan.tile, g.out_channels, gemm_n, plan.splits), kGemmThreads<kM, kN>, 0, stream,
+        g, x, dy, plan.k_per_split, out);
   });
   KILN_CUDA_CHECK_LAUNCH("conv2d_backward_filter_kernel");
   if (plan.splits > 1) {
     const int count = g.out_channels * gemm_n;
-    sum_splits_kernel<<<static_cast<unsigned>(ceil_div(count, kSumThreads)), kSumThreads, 0,
-                        stream>>>(out, plan.splits, count, dweight);
+    launch_kernel<sum_splits_kernel>(static_cast<unsigned>(ceil_div(count, kSumThreads)),
+                                     kSumThreads, 0, stream, out, plan.splits, count, dweight);
     KILN_CUDA_CHECK_LAUNCH("sum_splits_kernel");
   }
 }
@@ -742,8 +742,9 @@ void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const floa
 void conv2d_backward_bias(const Conv2dShape& shape, const float* dy, float* dbias,
                           cudaStream_t stream) {
   const ConvGeometry g = checked_geometry(shape, "conv2d_backward_bias");
-  conv2d_backward_bias_kernel<<<static_cast<unsigned>(g.out_channels), kBiasThreads, 0, stream>>>(
-      dy, g.batch, g.out_channels, g.out_pixels(), dbias);
+  launch_kernel<conv2d_backward_bias_kernel>(static_cast<unsigned>(g.out_channels), kBiasThreads, 0,
+                                             stream, dy, g.batch, g.out_channels, g.out_pixels(),
+                                             dbias);
   KILN_CUDA_CHECK_LAUNCH("conv2d_backward_bias_kernel");
 }
 

@@ -20,6 +20,7 @@
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/dropout.h"
 #include "kernels/cuda/elementwise.cuh"
+#include "kernels/cuda/launch.h"
 #include "kernels/dropout_mask.h"
 
 namespace kiln::cuda {
@@ -92,11 +93,11 @@ void launch(const char* op, std::int64_t count, float p, std::uint32_t mask_stre
   const auto blocks = static_cast<unsigned>(
       std::clamp<std::int64_t>((groups + kThreads - 1) / kThreads, 1, kMaxBlocks));
   if (aligned_for_float4(in, out)) {
-    dropout_kernel<true>
-        <<<blocks, kThreads, 0, stream>>>(count, p, scale, mask_stream, counters, in, out);
+    launch_kernel<dropout_kernel<true>>(blocks, kThreads, 0, stream, count, p, scale, mask_stream,
+                                        counters, in, out);
   } else {
-    dropout_kernel<false>
-        <<<blocks, kThreads, 0, stream>>>(count, p, scale, mask_stream, counters, in, out);
+    launch_kernel<dropout_kernel<false>>(blocks, kThreads, 0, stream, count, p, scale, mask_stream,
+                                         counters, in, out);
   }
   KILN_CUDA_CHECK_LAUNCH("dropout_kernel");
 }

@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/linear.h"
 
 namespace kiln::cuda {
@@ -52,8 +53,9 @@ void linear_forward(cublasHandle_t cublas, const LinearShape& shape, const float
   shape.validate();
   float beta = 0.0f;
   if (bias != nullptr) {
-    broadcast_bias_kernel<<<blocks_for(std::int64_t{shape.batch} * shape.out_features), kThreads, 0,
-                            stream>>>(bias, y, shape.batch, shape.out_features);
+    launch_kernel<broadcast_bias_kernel>(blocks_for(std::int64_t{shape.batch} * shape.out_features),
+                                         kThreads, 0, stream, bias, y, shape.batch,
+                                         shape.out_features);
     KILN_CUDA_CHECK_LAUNCH("broadcast_bias_kernel");
     beta = 1.0f;
   }
@@ -89,8 +91,8 @@ void linear_backward_weight(cublasHandle_t cublas, const LinearShape& shape, con
 void linear_backward_bias(const LinearShape& shape, const float* dy, float* dbias,
                           cudaStream_t stream) {
   shape.validate();
-  bias_gradient_kernel<<<blocks_for(shape.out_features), kThreads, 0, stream>>>(
-      dy, dbias, shape.batch, shape.out_features);
+  launch_kernel<bias_gradient_kernel>(blocks_for(shape.out_features), kThreads, 0, stream, dy,
+                                      dbias, shape.batch, shape.out_features);
   KILN_CUDA_CHECK_LAUNCH("bias_gradient_kernel");
 }
 

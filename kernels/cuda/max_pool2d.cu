@@ -33,6 +33,7 @@
 #include <string>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/max_pool2d.h"
 
 namespace kiln::cuda {
@@ -178,11 +179,11 @@ void launch_forward(const Pool2dShape& shape, const float* x, float* y, std::int
   const std::int64_t outputs = shape.output_elements();
   const unsigned blocks = blocks_for(outputs);
   if (fits_int32(shape)) {
-    max_pool2d_forward_kernel<std::int32_t, kFuseRelu>
-        <<<blocks, kThreads, 0, stream>>>(g, outputs, x, y, argmax);
+    launch_kernel<max_pool2d_forward_kernel<std::int32_t, kFuseRelu>>(blocks, kThreads, 0, stream,
+                                                                      g, outputs, x, y, argmax);
   } else {
-    max_pool2d_forward_kernel<std::int64_t, kFuseRelu>
-        <<<blocks, kThreads, 0, stream>>>(g, outputs, x, y, argmax);
+    launch_kernel<max_pool2d_forward_kernel<std::int64_t, kFuseRelu>>(blocks, kThreads, 0, stream,
+                                                                      g, outputs, x, y, argmax);
   }
   KILN_CUDA_CHECK_LAUNCH("max_pool2d_forward_kernel");
 }
@@ -199,11 +200,11 @@ void launch_backward(const Pool2dShape& shape, const float* y, const float* dy,
   const std::int64_t inputs = shape.input_elements();
   const unsigned blocks = blocks_for(inputs);
   if (fits_int32(shape)) {
-    max_pool2d_backward_kernel<std::int32_t, kFuseRelu>
-        <<<blocks, kThreads, 0, stream>>>(g, inputs, y, dy, argmax, dx);
+    launch_kernel<max_pool2d_backward_kernel<std::int32_t, kFuseRelu>>(
+        blocks, kThreads, 0, stream, g, inputs, y, dy, argmax, dx);
   } else {
-    max_pool2d_backward_kernel<std::int64_t, kFuseRelu>
-        <<<blocks, kThreads, 0, stream>>>(g, inputs, y, dy, argmax, dx);
+    launch_kernel<max_pool2d_backward_kernel<std::int64_t, kFuseRelu>>(
+        blocks, kThreads, 0, stream, g, inputs, y, dy, argmax, dx);
   }
   KILN_CUDA_CHECK_LAUNCH("max_pool2d_backward_kernel");
 }

@@ -26,6 +26,7 @@
 #include <string>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/optimizers.h"
 
 namespace kiln::cuda {
@@ -314,7 +315,8 @@ void sgd_step(std::span<const ParameterSlot> parameters, float learning_rate, cu
   validate_slots(parameters, "sgd_step", /*needs_moments=*/false);
   const float alpha = -learning_rate;
   for_each_table(parameters, [&](const SlotTable& table) {
-    sgd_kernel<<<blocks_for(table.end[table.slots - 1]), kThreads, 0, stream>>>(table, alpha);
+    launch_kernel<sgd_kernel>(blocks_for(table.end[table.slots - 1]), kThreads, 0, stream, table,
+                              alpha);
     KILN_CUDA_CHECK_LAUNCH("sgd_kernel");
   });
 }
@@ -343,15 +345,15 @@ void adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& conf
       .epsilon = static_cast<float>(config.epsilon),
   };
   for_each_table(parameters, [&](const SlotTable& table) {
-    adam_kernel<<<blocks_for(table.end[table.slots - 1]), kThreads, 0, stream>>>(table, constants,
-                                                                                 counters);
+    launch_kernel<adam_kernel>(blocks_for(table.end[table.slots - 1]), kThreads, 0, stream, table,
+                               constants, counters);
     KILN_CUDA_CHECK_LAUNCH("adam_kernel");
   });
 }
 
 void advance_step(StepCounters* counters, cudaStream_t stream) {
   if (counters == nullptr) throw std::invalid_argument("advance_step: counters is null");
-  advance_step_kernel<<<1, 1, 0, stream>>>(counters);
+  launch_kernel<advance_step_kernel>(1, 1, 0, stream, counters);
   KILN_CUDA_CHECK_LAUNCH("advance_step_kernel");
 }
 

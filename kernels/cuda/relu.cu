@@ -3,6 +3,7 @@
 // goal is copy bandwidth, which map_elements' 16-byte accesses are for.
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/elementwise.cuh"
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/relu.h"
 
 namespace kiln::cuda {
@@ -40,9 +41,9 @@ void relu_forward(std::int64_t count, const float* x, float* y, cudaStream_t str
   if (!has_elements(count, "relu_forward")) return;
   const unsigned blocks = elementwise_blocks(count);
   if (aligned_for_float4(x, y)) {
-    relu_forward_kernel<true><<<blocks, kElementwiseThreads, 0, stream>>>(x, y, count);
+    launch_kernel<relu_forward_kernel<true>>(blocks, kElementwiseThreads, 0, stream, x, y, count);
   } else {
-    relu_forward_kernel<false><<<blocks, kElementwiseThreads, 0, stream>>>(x, y, count);
+    launch_kernel<relu_forward_kernel<false>>(blocks, kElementwiseThreads, 0, stream, x, y, count);
   }
   KILN_CUDA_CHECK_LAUNCH("relu_forward_kernel");
 }
@@ -52,9 +53,11 @@ void relu_backward(std::int64_t count, const float* y, const float* dy, float* d
   if (!has_elements(count, "relu_backward")) return;
   const unsigned blocks = elementwise_blocks(count);
   if (aligned_for_float4(y, dy, dx)) {
-    relu_backward_kernel<true><<<blocks, kElementwiseThreads, 0, stream>>>(y, dy, dx, count);
+    launch_kernel<relu_backward_kernel<true>>(blocks, kElementwiseThreads, 0, stream, y, dy, dx,
+                                              count);
   } else {
-    relu_backward_kernel<false><<<blocks, kElementwiseThreads, 0, stream>>>(y, dy, dx, count);
+    launch_kernel<relu_backward_kernel<false>>(blocks, kElementwiseThreads, 0, stream, y, dy, dx,
+                                               count);
   }
   KILN_CUDA_CHECK_LAUNCH("relu_backward_kernel");
 }

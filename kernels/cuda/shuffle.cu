@@ -11,6 +11,7 @@
 #include <string>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/shuffle.h"
 #include "kernels/permutation_key.h"
 
@@ -92,13 +93,14 @@ void shuffle_indices(std::int64_t count, std::uint64_t seed, std::uint32_t rando
 
   const int n = static_cast<int>(count);
   const int blocks = (n + kThreads - 1) / kThreads;
-  draw_keys_kernel<<<blocks, kThreads, 0, stream>>>(n, seed, random_stream, step, keys_in,
-                                                    positions_in);
+  launch_kernel<draw_keys_kernel>(blocks, kThreads, 0, stream, n, seed, random_stream, step,
+                                  keys_in, positions_in);
   KILN_CUDA_CHECK_LAUNCH("draw_keys_kernel");
   KILN_CUDA_CHECK(cub::DeviceRadixSort::SortPairs(base + layout.cub_offset, cub_scratch, keys_in,
                                                   keys_out, positions_in, positions_out, n, 0, 64,
                                                   stream));
-  gather_indices_kernel<<<blocks, kThreads, 0, stream>>>(n, source, positions_out, order);
+  launch_kernel<gather_indices_kernel>(blocks, kThreads, 0, stream, n, source, positions_out,
+                                       order);
   KILN_CUDA_CHECK_LAUNCH("gather_indices_kernel");
 }
 

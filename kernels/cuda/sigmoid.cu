@@ -12,6 +12,7 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/elementwise.cuh"
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/sigmoid.h"
 
 namespace kiln::cuda {
@@ -60,9 +61,11 @@ void sigmoid_forward(std::int64_t count, const float* x, float* y, cudaStream_t 
   require(y, "sigmoid_forward", "y");
   const unsigned blocks = elementwise_blocks(count);
   if (aligned_for_float4(x, y)) {
-    sigmoid_forward_kernel<true><<<blocks, kElementwiseThreads, 0, stream>>>(x, y, count);
+    launch_kernel<sigmoid_forward_kernel<true>>(blocks, kElementwiseThreads, 0, stream, x, y,
+                                                count);
   } else {
-    sigmoid_forward_kernel<false><<<blocks, kElementwiseThreads, 0, stream>>>(x, y, count);
+    launch_kernel<sigmoid_forward_kernel<false>>(blocks, kElementwiseThreads, 0, stream, x, y,
+                                                 count);
   }
   KILN_CUDA_CHECK_LAUNCH("sigmoid_forward_kernel");
 }
@@ -75,9 +78,11 @@ void sigmoid_backward(std::int64_t count, const float* y, const float* dy, float
   require(dx, "sigmoid_backward", "dx");
   const unsigned blocks = elementwise_blocks(count);
   if (aligned_for_float4(y, dy, dx)) {
-    sigmoid_backward_kernel<true><<<blocks, kElementwiseThreads, 0, stream>>>(y, dy, dx, count);
+    launch_kernel<sigmoid_backward_kernel<true>>(blocks, kElementwiseThreads, 0, stream, y, dy, dx,
+                                                 count);
   } else {
-    sigmoid_backward_kernel<false><<<blocks, kElementwiseThreads, 0, stream>>>(y, dy, dx, count);
+    launch_kernel<sigmoid_backward_kernel<false>>(blocks, kElementwiseThreads, 0, stream, y, dy, dx,
+                                                  count);
   }
   KILN_CUDA_CHECK_LAUNCH("sigmoid_backward_kernel");
 }

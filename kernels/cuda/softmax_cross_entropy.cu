@@ -17,6 +17,7 @@
 #include <string>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/softmax_cross_entropy.h"
 
 namespace kiln::cuda {
@@ -124,8 +125,8 @@ void softmax_cross_entropy(int batch, int classes, const float* logits, const st
   require(labels, "labels");
   require(loss, "loss");
   const int warps = batch < kMaxWarps ? batch : kMaxWarps;
-  softmax_cross_entropy_kernel<<<1, warps * kWarpSize, 0, stream>>>(batch, classes, logits, labels,
-                                                                    loss, dlogits);
+  launch_kernel<softmax_cross_entropy_kernel>(1, warps * kWarpSize, 0, stream, batch, classes,
+                                              logits, labels, loss, dlogits);
   KILN_CUDA_CHECK_LAUNCH("softmax_cross_entropy_kernel");
 }
 
