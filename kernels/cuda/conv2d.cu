@@ -13,7 +13,8 @@
 //   backward_filter  M = out_channels  N = in_channels*kh*kw  K = batch*out_h*out_w
 //                    A = dy, B = columns of x transposed (gathered), C -> dweight
 //
-// The shapes we train (RECIPES.md; FLOPs per pass, each backward pass costs the same as forward):
+// The shapes we train (docs/recipes.md; FLOPs per pass, each backward pass costs the same as
+// forward):
 //
 //   layer          M     N      K    MFLOP   x KB   w KB   y KB   FLOP/byte
 //   mnist layer1   32  25088     9    14.5    100    1.2   3211     4.4   (batch 32)
