@@ -313,7 +313,10 @@ void run_block(Block& block, std::vector<std::unique_ptr<Stack>>& stacks) {
                                     return std::move(block.scheduler);
                                   });
 #if defined(KILN_HOST_RACECHECK)
-    thread.race_fiber = __tsan_create_fiber(0);
+    // TSan's fibers are kept for later blocks, as the stacks are: creating one costs system calls.
+    thread_local std::vector<void*> race_fibers;
+    while (race_fibers.size() <= i) race_fibers.push_back(__tsan_create_fiber(0));
+    thread.race_fiber = race_fibers[i];
     // TSan keeps about 64 characters of a name: the thread and block first.
     thread.race_name = thread_name(block, static_cast<int>(i)) + " of block " + format(blockIdx) +
                        " of " + std::string(launch.kernel);
@@ -322,12 +325,6 @@ void run_block(Block& block, std::vector<std::unique_ptr<Stack>>& stacks) {
   }
 #if defined(KILN_HOST_RACECHECK)
   block.scheduler_race_fiber = __tsan_get_current_fiber();
-  struct DestroyRaceFibers {
-    Block& block;
-    ~DestroyRaceFibers() {
-      for (DeviceThread& thread : block.threads) __tsan_destroy_fiber(thread.race_fiber);
-    }
-  } destroy_race_fibers{block};
 #endif
 
   for (;;) {

@@ -221,6 +221,8 @@ TEST_F(HostExecutionModel, LaunchConfigurationsAGpuRefusesAreRejected) {
 // The detectors below need an instrumented build; elsewhere they skip and say which.
 TEST_F(HostExecutionModel, SharedMemoryRaceIsReported) {
 #if defined(__SANITIZE_THREAD__)
+  // A fresh process: a forked child would inherit TSan's fibers of earlier tests as dead threads.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
   DeviceBuffer<int> out(64);
   EXPECT_DEATH(
       {
