@@ -276,14 +276,18 @@ cudaError_t cudaMemcpyAsync(void* destination, const void* source, std::size_t b
                             cudaMemcpyKind /*kind*/, cudaStream_t stream) {
   auto lock = lock_device();
   if (kiln::cuda::host::status() != cudaSuccess) return kiln::cuda::host::status();
-  enqueue(stream, [=] { std::memcpy(destination, source, bytes); });
+  enqueue(stream, [=] {
+    if (bytes > 0) std::memcpy(destination, source, bytes);
+  });
   return cudaSuccess;
 }
 
 cudaError_t cudaMemsetAsync(void* destination, int value, std::size_t bytes, cudaStream_t stream) {
   auto lock = lock_device();
   if (kiln::cuda::host::status() != cudaSuccess) return kiln::cuda::host::status();
-  enqueue(stream, [=] { std::memset(destination, value, bytes); });
+  enqueue(stream, [=] {
+    if (bytes > 0) std::memset(destination, value, bytes);
+  });
   return cudaSuccess;
 }
 

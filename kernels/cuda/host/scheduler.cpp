@@ -137,6 +137,7 @@ struct Block {
   context::fiber scheduler;  // where a suspending device thread returns to
   std::string fault;         // the first fault; the block stops there
   int sequence = 0;          // the block's place in the order blocks run in
+  bool abandoned = false;    // after a fault: suspended threads unwind when resumed
 #if defined(KILN_HOST_RACECHECK)
   void* scheduler_race_fiber = nullptr;
   char barrier_token = 0;  // the happens-before edges of __syncthreads
@@ -171,6 +172,10 @@ std::string thread_name(const Block& block, int thread) {
   return "thread " + format(block.threads[static_cast<std::size_t>(thread)].index);
 }
 
+// Thrown in a suspended thread when its block is abandoned after a fault: its stack unwinds as a
+// normal exception, on a switch the sanitizers were told of.
+struct Abandoned {};
+
 // Device thread side: back to the scheduler until it resumes this thread.
 void suspend(Block& block, DeviceThread& self) {
 #if defined(KILN_HOST_RACECHECK)
@@ -186,6 +191,7 @@ void suspend(Block& block, DeviceThread& self) {
                                   &block.scheduler_stack_bytes);
 #endif
   static_cast<void>(self);
+  if (block.abandoned) throw Abandoned{};
 }
 
 // Device thread side: records the fault and never returns (the fiber is unwound).
@@ -205,9 +211,10 @@ void run_thread(Block& block, int thread) {
   __tsan_acquire(&block_tokens[(block.sequence + 1) % 2]);
 #endif
   try {
-    block.launch->body();
-  } catch (const context::detail::forced_unwind&) {
-    throw;
+    // A thread first resumed after a fault only ends.
+    if (!block.abandoned) block.launch->body();
+  } catch (const Abandoned&) {
+    // The block faulted elsewhere; this thread just ends.
   } catch (const std::exception& error) {
     fail(block, self, where(block) + ", " + thread_name(block, thread) + ": " + error.what());
   }
@@ -280,17 +287,12 @@ std::string hang_report(const Block& block) {
   return report;
 }
 
-// After a fault: unwinds the threads still suspended, telling TSan whose stack each unwind runs on.
-[[noreturn]] void abandon(Block& block, const std::string& fault) {
-  for (DeviceThread& thread : block.threads) {
-    if (!thread.fiber) continue;
-#if defined(KILN_HOST_RACECHECK)
-    __tsan_switch_to_fiber(thread.race_fiber, __tsan_switch_to_fiber_no_sync);
-#endif
-    thread.fiber = context::fiber{};
-#if defined(KILN_HOST_RACECHECK)
-    __tsan_switch_to_fiber(block.scheduler_race_fiber, __tsan_switch_to_fiber_no_sync);
-#endif
+// After a fault: resumes each suspended thread once so that it unwinds (Abandoned), then reports.
+[[noreturn]] void abandon(Block& block, const std::vector<std::unique_ptr<Stack>>& stacks,
+                          const std::string& fault) {
+  block.abandoned = true;
+  for (std::size_t i = 0; i < block.threads.size(); ++i) {
+    if (block.threads[i].state != State::exited) resume(block, static_cast<int>(i), *stacks[i]);
   }
   throw KernelFault(fault);
 }
@@ -334,7 +336,7 @@ void run_block(Block& block, std::vector<std::unique_ptr<Stack>>& stacks) {
       if (block.threads[i].state == State::runnable) {
         resume(block, static_cast<int>(i), *stacks[i]);
         ran = true;
-        if (!block.fault.empty()) abandon(block, block.fault);
+        if (!block.fault.empty()) abandon(block, stacks, block.fault);
       }
       all_exited = all_exited && block.threads[i].state == State::exited;
     }
@@ -345,7 +347,7 @@ void run_block(Block& block, std::vector<std::unique_ptr<Stack>>& stacks) {
     for (const DeviceThread& thread : block.threads) {
       barrier_full = barrier_full && thread.state == State::at_barrier;
     }
-    if (!barrier_full) abandon(block, hang_report(block));
+    if (!barrier_full) abandon(block, stacks, hang_report(block));
     for (DeviceThread& thread : block.threads) thread.state = State::runnable;
   }
 }
