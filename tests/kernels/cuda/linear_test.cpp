@@ -24,7 +24,7 @@ class CudaLinear : public testing::GpuTest {
  protected:
   void SetUp() override {
     testing::GpuTest::SetUp();
-    if (IsSkipped()) return;
+    if (IsSkipped() || HasFatalFailure()) return;
     seed_ = testing::fresh_seed();
     rng_.seed(seed_);
     KILN_CUBLAS_CHECK(cublasCreate(&cublas_));
