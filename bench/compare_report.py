@@ -317,14 +317,14 @@ def chart(comparison, path):
     """Custom / cuDNN per kernel row at the recipe batches, log scale, 1 marked. False when
     matplotlib is missing or there is nothing to draw."""
     rows = [r for r in comparison["kernels"] if r["ratio"] and at_recipe_batch(r)]
+    if not rows:  # before matplotlib, whose import takes seconds
+        return False
     try:
         import matplotlib
         import matplotlib.ticker
         matplotlib.use("Agg")
         from matplotlib import pyplot
     except ImportError:
-        return False
-    if not rows:
         return False
     figure, axes = pyplot.subplots(figsize=(8, 0.3 * len(rows) + 1.5))
     labels = [f"{r['model']} {r['layer']} {r['op']}" for r in rows]
