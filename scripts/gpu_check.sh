@@ -48,7 +48,9 @@ fi
 limit_s=${KILN_STAGE_LIMIT_S:-330}
 # Each step's own limit is sized for the GPU machine's 16 cores; a dry run here has fewer.
 step_scale=1
+dry_run_flag=()
 if $dry_run; then
+  dry_run_flag=(--dry-run)
   limit_s=${KILN_STAGE_LIMIT_S:-7200}
   step_scale=20
 fi
@@ -85,7 +87,7 @@ refresh() {
 }
 report() {
   python3 scripts/gpu_report.py --logs "$logs" --build "$build" --out "$out" --stage "$stage" \
-    $($dry_run && echo --dry-run) "$@"
+    "${dry_run_flag[@]}" "$@"
 }
 archive() {
   tar -czf "$out/logs.tar.gz.part" -C "$state" logs && mv "$out/logs.tar.gz.part" "$out/logs.tar.gz"
@@ -251,7 +253,7 @@ unpack_deps() {
     echo "no .deb files in .deps/: run scripts/gpu_deps.sh on the development machine and carry .deps" >&2
     return 1
   }
-  listing=$(cd .deps && ls -l --time-style=+ -- *.deb | awk '{ print $5, $NF }')
+  listing=$(find .deps -maxdepth 1 -name '*.deb' -printf '%s %f\n' | sort)
   if [[ -f $prefix/.kiln-deps && $(cat "$prefix/.kiln-deps") == "$listing" ]]; then
     echo "$prefix holds these packages already"
     return

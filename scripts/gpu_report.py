@@ -31,7 +31,7 @@ FAILED_WITH_GPU = {"no-gpu", "unavailable"}
 TOOLS = ("memcheck", "racecheck", "initcheck", "synccheck")
 # What a program prints when it finds no usable GPU (tests/support/gpu.h, train_mnist_gpu,
 # kernel_bench, bench/pytorch_recipe.py, compute-sanitizer).
-NO_GPU = re.compile(r"KILN_REQUIRE_GPU=1 requires one: (.*)|no usable (?:GPU|CUDA device): (.*)"
+NO_GPU = re.compile(r"KILN_REQUIRE_GPU=1 requires a GPU: (.*)|no usable (?:GPU|CUDA device): (.*)"
                     r"|(PyTorch sees no GPU)|(?:Device|device) not supported|no CUDA-capable device")
 GPU_SKIP = re.compile(r"GPU test skipped: (.*)")
 CMAKE_FOUND = ["GTest_DIR", "benchmark_DIR", "CLI11_DIR", "fmt_DIR", "ZLIB_INCLUDE_DIR",

@@ -91,7 +91,8 @@ parts=$({
 } | sort)
 [[ $all == "$parts" ]] || fail "stage A's and B's benchmark filters do not split the rows:
 $(diff <(echo "$all") <(echo "$parts") | head)"
-grep -qF "bench recipe '/batch:(20|32)/|^peak/'" scripts/gpu_check.sh &&
-  grep -qF "bench other '/batch:(1|256)/'" scripts/gpu_check.sh ||
+if ! grep -qF "bench recipe '/batch:(20|32)/|^peak/'" scripts/gpu_check.sh ||
+  ! grep -qF "bench other '/batch:(1|256)/'" scripts/gpu_check.sh; then
   fail "the filters checked here are not gpu_check.sh's"
+fi
 echo "gpu_check_dry_run: both stages ran; the report and what comes back are as they must be"

@@ -69,7 +69,7 @@ RACECHECK_DIRTY = """========= COMPUTE-SANITIZER
 SANITIZER_NO_GPU = """========= COMPUTE-SANITIZER
 tests/support/gpu.h:31: Failure
 Failed
-no usable GPU, and KILN_REQUIRE_GPU=1 requires one: CUDA driver version is insufficient for CUDA runtime version
+KILN_REQUIRE_GPU=1 requires a GPU: no usable CUDA device: CUDA driver version is insufficient for CUDA runtime version
 [  FAILED  ] 12 tests, listed below:
 ========= Error: Target application returned an error
 ========= ERROR SUMMARY: 0 errors
@@ -97,7 +97,7 @@ Expected: ulps &lt;= 3, actual 5
     <failure message="Failed"/>
     <system-out>tests/support/gpu.h:31: Failure
 Failed
-no usable GPU, and KILN_REQUIRE_GPU=1 requires one: CUDA driver version is insufficient for CUDA runtime version
+KILN_REQUIRE_GPU=1 requires a GPU: no usable CUDA device: CUDA driver version is insufficient for CUDA runtime version
 [  FAILED  ] 1 test, listed below:</system-out>
   </testcase>
   <testcase name="CudaBatch.Gathers" classname="CudaBatch.Gathers" time="0.1" status="run">
@@ -240,8 +240,12 @@ class Tests(unittest.TestCase):
         self.assertIn("GPU TESTS FOUND NO GPU ON A MACHINE WITH ONE", report["markdown"])
 
     def test_without_a_gpu_only_the_no_gpu_failures_are_excused(self):
-        junit = JUNIT.replace("Expected: ulps &lt;= 3, actual 5", "KILN_REQUIRE_GPU=1 requires "
-                              "one: CUDA driver version is insufficient for CUDA runtime version")
+        report = self.run_ctest(NO_GPU_ENVIRONMENT)  # the sigmoid test failed on its own
+        self.assertEqual(step_named(report, "ctest.gpu")["status"], "fail")
+        self.assertEqual(report["verdict"], "FAIL")
+        junit = JUNIT.replace("Expected: ulps &lt;= 3, actual 5",
+                              "KILN_REQUIRE_GPU=1 requires a GPU: no usable CUDA device: CUDA "
+                              "driver version is insufficient for CUDA runtime version")
         run = Run(NO_GPU_ENVIRONMENT)
         run.file("tests.json", TESTS_JSON)
         run.file("ctest-gpu.xml", junit)

@@ -29,7 +29,7 @@ class GpuTest : public ::testing::Test {
     const auto& status = cuda::device_status();
     if (status.available) return;
     if (gpu_required()) {
-      GTEST_FAIL() << "no usable GPU, and KILN_REQUIRE_GPU=1 requires one: " << status.reason;
+      GTEST_FAIL() << "KILN_REQUIRE_GPU=1 requires a GPU: " << status.reason;
     }
     GTEST_SKIP() << "GPU test skipped: " << status.reason;
   }
@@ -37,11 +37,11 @@ class GpuTest : public ::testing::Test {
 
 // In a test that captures a CUDA graph: KILN_SYNC_LAUNCHES=1 makes every launch call
 // cudaDeviceSynchronize, which is illegal inside a capture, so such a test skips under it.
-#define KILN_SKIP_CAPTURE_UNDER_SYNC_LAUNCHES()                                    \
-  do {                                                                             \
-    if (::kiln::cuda::sync_after_launch()) {                                       \
+#define KILN_SKIP_CAPTURE_UNDER_SYNC_LAUNCHES()                                     \
+  do {                                                                              \
+    if (::kiln::cuda::sync_after_launch()) {                                        \
       GTEST_SKIP() << "KILN_SYNC_LAUNCHES=1 synchronises, which a capture forbids"; \
-    }                                                                              \
+    }                                                                               \
   } while (0)
 
 // A GpuTest with a stream of its own. cudaStreamCreate makes a blocking stream: work on it is

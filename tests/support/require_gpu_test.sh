@@ -5,7 +5,7 @@
 # switch and the reason with it. With a GPU both runs pass, as they must.
 set -euo pipefail
 program=${1:?usage: require_gpu_test.sh GPU_TEST_PROGRAM}
-filter=--gtest_filter=*.ForwardMatchesReference
+filter='--gtest_filter=*.ForwardMatchesReference'
 fail() {
   echo "require_gpu_test: $*" >&2
   exit 1
@@ -30,7 +30,7 @@ required=$(KILN_REQUIRE_GPU=1 "$program" "$filter" 2>&1) || rc=$?
 $required"
 grep -q '\[  FAILED  \]' <<<"$required" || fail "with KILN_REQUIRE_GPU=1 no test failed:
 $required"
-grep -qF "KILN_REQUIRE_GPU=1 requires one: $reason" <<<"$required" ||
+grep -qF "KILN_REQUIRE_GPU=1 requires a GPU: $reason" <<<"$required" ||
   fail "with KILN_REQUIRE_GPU=1 the failure does not name the switch and the reason ($reason):
 $required"
 if grep -q '\[  SKIPPED \]' <<<"$required"; then fail "with KILN_REQUIRE_GPU=1 a test skipped"; fi
