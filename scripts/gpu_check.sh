@@ -7,9 +7,10 @@
 #    the GPU test programs, several at once; both recipes on kiln's kernels; the kernel benchmark
 #    at the recipe batches and the peaks.
 # B: A's build reused (rebuilt only when the sources changed or A's build is gone); both recipes on
-#    cuDNN; the PyTorch peers (eager, graphed) of both; racecheck and synccheck over the programs
-#    whose kernels share memory or wait at barriers, initcheck over kiln's own kernels; the other
-#    benchmark rows; the CPU tests last.
+#    cuDNN and the PyTorch peers (eager, graphed) of both, KILN_COMPARE_EPOCHS epochs; racecheck and
+#    synccheck over the programs whose kernels share memory or wait at barriers, initcheck over
+#    kiln's own kernels, memcheck over the programs A did not finish; the other benchmark rows;
+#    the CPU tests last.
 # OUT_DIR (default $OUT, else ./gpu-check-out) receives report.json, report.md, logs.tar.gz and,
 # where matplotlib is, chart.png: rewritten after every step, so a stage killed at its limit still
 # returns all it finished. The logs of both stages stay in KILN_CHECK_STATE between the commands;
@@ -21,7 +22,7 @@
 # (330: the command's limit, 5.5 minutes; the budget of every step derives from it),
 # KILN_DEPS_PREFIX (/tmp/kiln-deps), KILN_CHECK_BUILD (build/gpu), KILN_CHECK_STATE
 # (build/gpu-check), KILN_CUDA_ARCHITECTURES (90), KILN_CMAKE_ARGS (more configure arguments),
-# KILN_COMPARE_EPOCHS (15, the recipe: epochs of the cuDNN and PyTorch runs).
+# KILN_COMPARE_EPOCHS (3: the epochs of stage B's cuDNN and PyTorch runs, compared on speed).
 # shellcheck disable=SC2317 # the step functions run through step's bash -c, out of its sight
 set -euo pipefail
 
@@ -105,11 +106,17 @@ record() {
 step() {
   local name=$1 limit=$2
   shift 2
-  local left=$((deadline - SECONDS)) start=$EPOCHREALTIME rc=0 status detail
+  local end=$deadline start=$EPOCHREALTIME rc=0 status detail left
+  ((${phase_end:-end} < end)) && end=$phase_end
+  left=$((end - SECONDS))
   limit=$((limit * step_scale))
   ((left < limit)) && limit=$left
   if ((limit < 10)); then
-    record "$name" skipped 0 "out of time: the stage's budget (KILN_STAGE_LIMIT_S=$limit_s) is spent"
+    if ((end < deadline)); then
+      record "$name" skipped 0 "out of time: its phase's share of the stage is spent"
+    else
+      record "$name" skipped 0 "out of time: the stage's budget (KILN_STAGE_LIMIT_S=$limit_s) is spent"
+    fi
     return 1
   fi
   echo "$limit" >"$logs/running/$name"
@@ -127,11 +134,12 @@ step() {
   [[ $status == pass ]]
 }
 
-# parallel WIDTH LIMIT_S NAME_PREFIX PROGRAM... -- COMMAND...: step NAME_PREFIX.<program> for each
-# program, COMMAND followed by the program, WIDTH at a time; the report is refreshed as each ends.
+# parallel WIDTH LIMIT_S PHASE_S NAME_PREFIX PROGRAM... -- COMMAND...: step NAME_PREFIX.<program>
+# for each program, COMMAND followed by the program, WIDTH at a time, none past PHASE_S from now
+# (scaled as the steps' limits are); the report is refreshed as each ends.
 parallel() {
-  local width=$1 limit=$2 prefix=$3 program
-  shift 3
+  local width=$1 limit=$2 phase_end=$((SECONDS + $3 * step_scale)) prefix=$4 program
+  shift 4
   local programs=()
   while (($# > 0)) && [[ $1 != -- ]]; do
     programs+=("$1")
@@ -144,7 +152,8 @@ parallel() {
       wait -n || true
       refresh
     done
-    in_background=1 step "$prefix.$(basename "$program")" "$limit" "$@" "$program" &
+    phase_end=$phase_end in_background=1 step "$prefix.$(basename "$program")" "$limit" "$@" \
+      "$program" &
   done
   while (($(jobs -rp | wc -l) > 0)); do
     wait -n || true
@@ -345,15 +354,16 @@ for path in paths:
 EOF
 }
 
-# sanitize TOOL WIDTH LIMIT_S PROGRAMS...: compute-sanitizer TOOL over each program, several at once.
+# sanitize TOOL WIDTH LIMIT_S PHASE_S PROGRAMS...: compute-sanitizer TOOL over each program, several
+# at once, for PHASE_S at most.
 sanitize() {
-  local tool=$1 width=$2 limit=$3 program
-  shift 3
+  local tool=$1 width=$2 limit=$3 phase=$4 program
+  shift 4
   if [[ -z $sanitizer ]]; then
     for program in "$@"; do unavailable "sanitizer.$tool.$(basename "$program")" "no compute-sanitizer"; done
     return
   fi
-  parallel "$width" "$limit" "sanitizer.$tool" "$@" -- "$sanitizer" --tool "$tool" \
+  parallel "$width" "$limit" "$phase" "sanitizer.$tool" "$@" -- "$sanitizer" --tool "$tool" \
     --error-exitcode 1 --print-limit 50
 }
 
@@ -428,13 +438,14 @@ fi
 if $listed && [[ $stage == A ]]; then
   step ctest.gpu 120 ctest --test-dir "$build" -L gpu --parallel "$jobs" --timeout 90 \
     --output-on-failure --output-junit "$logs/ctest-gpu.xml" || true
+  # memcheck gets 75 s here; the programs it does not finish run again in stage B.
   mapfile -t every < <(programs all)
-  sanitize memcheck 6 150 "${every[@]}"
+  sanitize memcheck 8 75 75 "${every[@]}"
   for model in mnist-cnn fashion-lenet; do train "train.$model.custom" 150 "$model" custom; done
   bench recipe '/batch:(20|32)/|^peak/'
 elif $listed; then
   for model in mnist-cnn fashion-lenet; do
-    train "train.$model.cudnn" 150 "$model" cudnn --epochs "${KILN_COMPARE_EPOCHS:-15}"
+    train "train.$model.cudnn" 150 "$model" cudnn --epochs "${KILN_COMPARE_EPOCHS:-3}"
   done
   for model in mnist-cnn fashion-lenet; do
     for mode in eager graphed; do
@@ -443,15 +454,20 @@ elif $listed; then
         continue
       fi
       step "pytorch.$model.$mode" 120 python3 bench/pytorch_recipe.py --model "$model" \
-        --device cuda --mode "$mode" --epochs "${KILN_COMPARE_EPOCHS:-15}" \
+        --device cuda --mode "$mode" --epochs "${KILN_COMPARE_EPOCHS:-3}" \
         --json "$logs/peer-$model-$mode.json" || true
     done
   done
   mapfile -t shared < <(programs shared)
   mapfile -t kiln < <(programs kiln)
-  sanitize racecheck 4 120 "${shared[@]}"
-  sanitize synccheck 4 120 "${shared[@]}"
-  sanitize initcheck 6 120 "${kiln[@]}"
+  mapfile -t unfinished < <(programs all | while read -r program; do
+    grep -qE $'^A\tsanitizer\\.memcheck\\.'"$(basename "$program")"$'\t(pass|fail)\t' \
+      "$logs/steps.tsv" || echo "$program"
+  done)
+  sanitize racecheck 4 90 90 "${shared[@]}"
+  sanitize synccheck 4 60 60 "${shared[@]}"
+  sanitize initcheck 8 60 60 "${kiln[@]}"
+  sanitize memcheck 8 60 60 "${unfinished[@]}"
   bench other '/batch:(1|256)/'
   if $dry_run; then
     record cpu-tests dry-run 0 "not run in a dry run: CI's own suite runs the CPU tests"

@@ -192,7 +192,8 @@ def sanitizer_summary(steps, logs):
     libraries'), warnings, and each distinct error with the programs that hit it."""
     tools = {}
     for tool in TOOLS:
-        runs = [s for s in steps if s["name"].startswith(f"sanitizer.{tool}.")]
+        runs = [s for s in steps
+                if s["name"].startswith(f"sanitizer.{tool}.") and not s["superseded"]]
         if not runs:
             continue
         entry = {"programs": len(runs), "finished": 0, "errors": 0, "warnings": 0,
@@ -324,12 +325,16 @@ def read_steps(logs):
         steps.append({"stage": "?", "name": marker.name, "status": "running", "seconds": "-",
                       "detail": "under way when this report was written: if it is a stage's "
                                 "last, the stage was cut off here"})
+    # A step run again (stage B's memcheck of what A did not finish) counts by its last run.
+    last = {s["name"]: i for i, s in enumerate(steps)}
+    for i, step in enumerate(steps):
+        step["superseded"] = last[step["name"]] != i
     return steps
 
 
 def verdict(steps, gpu_present, dry_run, final):
-    failed = [s["name"] for s in steps
-              if s["status"] in FAILED or (gpu_present and s["status"] in FAILED_WITH_GPU)]
+    failed = [s["name"] for s in steps if not s["superseded"] and (
+        s["status"] in FAILED or (gpu_present and s["status"] in FAILED_WITH_GPU))]
     stages = sorted({s["stage"] for s in steps if s["stage"] in ("A", "B")})
     scope = f"stage{'s' if len(stages) > 1 else ''} {' and '.join(stages) or 'none'}"
     if not final:
@@ -374,8 +379,8 @@ def markdown(report, logs):
     md += [f"| archive as | `bench/results/{report['archive_name']}/` |", "",
            "## Steps", "", "| stage | step | status | seconds | detail |",
            "| --- | --- | --- | --- | --- |"]
-    md += [f"| {s['stage']} | {s['name']} | {s['status']} | {s['seconds']} | {s['detail']} |"
-           for s in steps]
+    md += [f"| {s['stage']} | {s['name']} | {s['status']} | {s['seconds']} | {s['detail']}"
+           f"{' (run again later)' if s['superseded'] else ''} |" for s in steps]
     if report["problems"]:
         md += ["", "Inputs that could not be read (the rest of the report stands):", ""]
         md += [f"- {problem}" for problem in report["problems"]]

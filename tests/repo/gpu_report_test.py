@@ -213,6 +213,16 @@ class Sanitizer(unittest.TestCase):
         self.assertEqual(self.report["sanitizer"]["memcheck"]["library_errors"], 2)
         self.assertIn("| relu.cu:31 | kiln |", self.report["markdown"])
 
+    def test_a_program_run_again_in_stage_b_counts_once(self):
+        run = Run()
+        run.step("A", "sanitizer.memcheck.cuda_batch_test", "skipped", None,
+                 detail="out of time: its phase's share of the stage is spent")
+        run.step("B", "sanitizer.memcheck.cuda_batch_test", "pass", MEMCHECK_CLEAN)
+        report = run.report("--final")
+        memcheck = report["sanitizer"]["memcheck"]
+        self.assertEqual((memcheck["programs"], memcheck["finished"]), (1, 1))
+        self.assertEqual(report["verdict"], "PASS")
+
     def test_errors_fail_the_verdict(self):
         self.assertEqual(self.report["verdict"], "FAIL")
         self.assertEqual(self.report["returncode"], 1)
