@@ -91,6 +91,7 @@ cuDNN chose algorithms that need no workspace for [N=1 C=1 H=28 W=28]
     <failure message="Failed"/>
     <system-out>sigmoid_test.cpp:90: Failure
 Expected: ulps &lt;= 3, actual 5
+[  PASSED  ] 0 tests.
 [  FAILED  ] 1 test, listed below:</system-out>
   </testcase>
   <testcase name="CudaTrainer.TwoRunsGiveBitIdenticalWeights" classname="CudaTrainer.TwoRunsGiveBitIdenticalWeights" time="0.1" status="fail">
@@ -98,6 +99,7 @@ Expected: ulps &lt;= 3, actual 5
     <system-out>tests/support/gpu.h:31: Failure
 Failed
 KILN_REQUIRE_GPU=1 requires a GPU: no usable CUDA device: CUDA driver version is insufficient for CUDA runtime version
+[  PASSED  ] 0 tests.
 [  FAILED  ] 1 test, listed below:</system-out>
   </testcase>
   <testcase name="CudaBatch.Gathers" classname="CudaBatch.Gathers" time="0.1" status="run">
