@@ -37,7 +37,8 @@ for stage in A B; do
     [[ -s $work/out-$stage/$name ]] || fail "stage $stage wrote no $name"
   done
 done
-tar -tzf "$work/out-B/logs.tar.gz" | grep -qx 'logs/build.A.log' || fail "B's archive lacks A's logs"
+archived=$(tar -tzf "$work/out-B/logs.tar.gz")
+grep -qx 'logs/build.A.log' <<<"$archived" || fail "B's archive lacks A's logs"
 
 python3 - "$work/out-B/report.json" "$KILN_DEPS_PREFIX" <<'PY'
 import json, sys
