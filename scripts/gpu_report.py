@@ -263,13 +263,14 @@ def refine(step, logs, tests, problems):
             step["status"] = "fail"
             step["detail"] = f"no readable {name.replace('.', '-')}.xml {step['detail']}".strip()
             return
+        exit_detail = step["detail"]
         step["detail"] = (f"{result['passed']} passed, {result['failed']} failed, "
                           f"{result['skipped']} skipped, {result['no-gpu']} found no GPU, "
                           f"of {result['total']}")
         if result["no-gpu"] and not result["failed"]:
             no_gpu = "; ".join(result["no_gpu_reasons"])
-        elif result["failed"] == 0 and status == "fail":
-            step["detail"] += f"; ctest failed ({step['detail']})"
+        elif status == "fail" and not result["failed"]:
+            step["detail"] += f"; yet ctest failed ({exit_detail}): see its log"
     elif name.startswith("sanitizer."):
         result = sanitizer_run(log)
         step["sanitizer"] = result
