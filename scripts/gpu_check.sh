@@ -69,8 +69,13 @@ logs=$state/logs
 deadline=$((SECONDS + limit_s - 20))
 jobs=$(nproc)
 
-# Stage A starts afresh; B adds its steps to A's. Only this run's files may be reported.
+# Stage A starts afresh; B adds its steps to A's, a step A was cut off in shown as killed. Only
+# this run's files may be reported.
 if [[ $stage == A ]]; then rm -rf "$state"; fi
+for marker in "$logs"/running/*; do
+  [[ -e $marker ]] || continue
+  printf 'A\t%s\tkilled\t-\tstage A was cut off at its limit here\n' "${marker##*/}" >>"$logs/steps.tsv"
+done
 rm -rf "$logs/running" "$out"/{report.json,report.md,chart.png,logs.tar.gz}
 mkdir -p "$logs/running"
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import compare_report  # noqa: E402
 
 # Statuses that fail the check anywhere, and those that fail it only where a GPU is present.
-FAILED = {"fail", "timeout", "skipped", "running"}
+FAILED = {"fail", "timeout", "skipped", "running", "killed"}
 FAILED_WITH_GPU = {"no-gpu", "unavailable"}
 TOOLS = ("memcheck", "racecheck", "initcheck", "synccheck")
 # What a program prints when it finds no usable GPU (tests/support/gpu.h, train_mnist_gpu,
@@ -201,7 +201,8 @@ def sanitizer_summary(steps, logs):
         for s in runs:
             program = s["name"].removeprefix(f"sanitizer.{tool}.")
             result = s.get("sanitizer")
-            if not result or result["errors"] is None or s["status"] in ("no-gpu", "running"):
+            if not result or result["errors"] is None or s["status"] in (
+                    "no-gpu", "running", "killed"):
                 entry["not_finished"].append(f"{program} ({s['status']})")
                 continue
             entry["finished"] += 1

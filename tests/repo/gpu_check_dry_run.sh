@@ -96,4 +96,11 @@ if ! grep -qF "bench recipe '/batch:(20|32)/|^peak/'" scripts/gpu_check.sh ||
   ! grep -qF "bench other '/batch:(1|256)/'" scripts/gpu_check.sh; then
   fail "the filters checked here are not gpu_check.sh's"
 fi
+# A stage A cut off at its limit leaves its step under way; stage B reports it killed, and fails.
+touch "$KILN_CHECK_STATE/logs/running/sanitizer.memcheck.cut_off_test"
+if KILN_STAGE=B scripts/gpu_check.sh --dry-run "$work/out-B" >"$work/cut-off.log" 2>&1; then
+  fail "stage B passed after stage A was cut off"
+fi
+grep -q '^A *sanitizer.memcheck.cut_off_test *killed' "$work/cut-off.log" ||
+  fail "stage B does not show the step stage A was cut off in: $(tail -n 5 "$work/cut-off.log")"
 echo "gpu_check_dry_run: both stages ran; the report and what comes back are as they must be"
