@@ -41,16 +41,18 @@ CLI::Validator number_check(const char* wanted, bool (*accept)(T)) {
 }
 
 constexpr const char* kDescription =
-    "Train the reference CNNs of ../shared/RECIPES.md with kiln, or classify images with the "
-    "weights a run saved. Every default is the chosen model's recipe; a flag overrides it.";
+    "Train the two reference CNNs of docs/recipes.md (mnist-cnn on MNIST, fashion-lenet on "
+    "Fashion-MNIST) with kiln, or classify images with the weights a run saved. Every default is "
+    "the chosen model's recipe; a flag overrides it.";
 
 constexpr const char* kExamples = R"(
 Examples:
   train_mnist_gpu --model fashion-lenet
-      the seed's full recipe: SGD, 15 epochs, best weights on validation
+      the full recipe of the reference PyTorch program: SGD, 15 epochs, best weights on
+      validation
   train_mnist_gpu --model mnist-cnn --backend cpu --epochs 1 --save cnn.safetensors
       one epoch on the CPU reference backend; weights and a training state saved
-  train_mnist_gpu --model mnist-cnn --resume cnn.state.safetensors --epochs 3
+  train_mnist_gpu --resume cnn.state.safetensors --epochs 3
       continue that run for two more epochs, exactly as if it had not stopped
   train_mnist_gpu --model fashion-lenet --metrics run.jsonl --predictions test.csv
   scripts/plot.py --metrics run.jsonl --predictions test.csv --data data/fashion-mnist
@@ -63,9 +65,19 @@ Examples:
       the three most probable classes of an image of any size
 
 Files:
-  --save W.safetensors writes the weights under the seeds' PyTorch names (loadable by
-  load_state_dict) and W.state.safetensors, everything --resume needs. Ctrl-C saves that
-  state (or MODEL.interrupted.state.safetensors without --save) and exits with status 130.
+  --save W.safetensors writes the weights under the tensor names of the reference PyTorch
+  modules (loadable by load_state_dict) and W.state.safetensors, everything --resume needs.
+  Ctrl-C saves that state (or MODEL.interrupted.state.safetensors without --save), prints the
+  command that continues the run and exits with status 130.
+
+Resuming:
+  --resume S continues the run S holds, bit for bit: the model, the recipe and every setting
+  (--batch-size, --lr, --optimizer, --dropout, --seed, --no-shuffle, --eval-limit, --epochs,
+  --max-steps) come from S, and the weights go beside S where that run saved weights. A setting
+  flag that disagrees with S is a usage error, as is --model naming another model,
+  except {extend}, which extend the run (train further).
+  Flags of how it runs (--backend, the engines, --cuda-graph, --fuse, --data, --quiet) and of
+  its outputs (--save, --metrics, --predictions) may be given freely.
 
 Exit status: 0 success, 1 runtime error (bad data or checkpoint, no GPU, a diverging loss),
 2 usage error, 130 interrupted. Errors are one line on stderr.)";
@@ -88,7 +100,7 @@ Command parse_command_line(int argc, const char* const* argv) {
   std::string optimizer;
   std::string fuse = "on";
   CLI::App app{kDescription, "train_mnist_gpu"};
-  app.footer(kExamples);
+  app.footer(fmt::format(fmt::runtime(kExamples), fmt::arg("extend", models::kResumeMayChange)));
   app.get_formatter()->column_width(34);
   app.add_option("--model", options.model, "The network and its recipe")
       ->check(CLI::IsMember({"mnist-cnn", "fashion-lenet"}))
@@ -234,6 +246,7 @@ Command parse_command_line(int argc, const char* const* argv) {
   if (!optimizer.empty()) {
     options.optimizer = optimizer == "adam" ? OptimizerKind::adam : OptimizerKind::sgd;
   }
+  command.model_given = app.get_option("--model")->count() > 0;
   if (predict_command->parsed()) command.kind = Command::Kind::predict;
   return command;
 }

@@ -33,7 +33,8 @@ struct Command {
   enum class Kind { train, predict, help };
   Kind kind = Kind::train;
   models::TrainOptions train;
-  std::string data_dir;  // empty: the model's default folder
+  bool model_given = false;  // --model was on the command line (not the default)
+  std::string data_dir;      // empty: the model's default folder
   std::string backend = "auto";
   std::string cuda_graph;  // --cuda-graph on|off; empty: on wherever a GPU trains
   // Per op family (indexed by kiln::OpFamily): "" for the backend's own engine, else "custom" or

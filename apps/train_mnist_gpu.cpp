@@ -1,8 +1,8 @@
-// train_mnist_gpu: trains the reference CNNs of RECIPES.md (mnist-cnn, fashion-lenet) on the GPU
-// with kiln's kernels, or on the CPU reference backend, and classifies images with the weights it
-// saved (`train_mnist_gpu predict`). Defaults are each model's recipe. Exit status: 0 on success,
-// 2 on a usage error, 1 on any other error, 130 when Ctrl-C stopped training (after saving a
-// training state to resume from), always with one line on stderr.
+// train_mnist_gpu: trains the reference CNNs of docs/recipes.md (mnist-cnn, fashion-lenet) on the
+// GPU with kiln's kernels, or on the CPU reference backend, and classifies images with the weights
+// it saved (`train_mnist_gpu predict`). Defaults are each model's recipe. Exit status: 0 on
+// success, 2 on a usage error, 1 on any other error, 130 when Ctrl-C stopped training (after saving
+// a training state to resume from), always with one line on stderr.
 #include <fmt/format.h>
 
 #include <array>
@@ -207,8 +207,11 @@ int main(int argc, char** argv) {
   }
   kiln::models::TrainOptions& options = command.train;
   std::string& data_dir = command.data_dir;
+  // The state holds no data folder, so the printed command to continue names the one given.
+  const std::string data_flag = data_dir.empty() ? "" : " --data " + data_dir;
   try {
     if (command.kind == kiln::app::Command::Kind::predict) return predict(command);
+    kiln::models::adopt_resumed_run(options, command.model_given);
     const auto& recipe = kiln::models::recipe_for(options.model);
     if (data_dir.empty()) data_dir = kiln::data::dataset_dir("data", recipe.dataset).string();
     Engine engine;
@@ -231,7 +234,7 @@ int main(int argc, char** argv) {
     std::signal(SIGINT, on_interrupt);
     trainer.run();
   } catch (const kiln::models::Interrupted& stop) {
-    fmt::print(stderr, "train_mnist_gpu: {}\n", stop.what());
+    fmt::print(stderr, "train_mnist_gpu: {}{}\n", stop.what(), data_flag);
     return 130;
   } catch (const kiln::app::UsageError& error) {
     fmt::print(stderr, "train_mnist_gpu: {}\n", error.what());

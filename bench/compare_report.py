@@ -27,7 +27,7 @@ import re
 import sys
 from pathlib import Path
 
-# The recipe batch of each model (../shared/RECIPES.md): the kernel goals count these rows.
+# The recipe batch of each model (docs/recipes.md): the kernel goals count these rows.
 RECIPE_BATCH = {"mnist-cnn": 32, "fashion-lenet": 20}
 # A fused ReLU + pooling row (kiln's one op, cuDNN's two) is its own family, outside the goal.
 FAMILIES = [("conv", "conv2d_"), ("pool", "max_pool2d_"), ("fused", "relu_max_pool2d_"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""The PyTorch peer of kiln's numbers: trains one recipe of ../shared/RECIPES.md in PyTorch as the
-seed does, so the README's training results and the benchmark report can set kiln's accuracy and
+"""The PyTorch peer of kiln's numbers: trains one recipe of docs/recipes.md in PyTorch as the
+reference PyTorch program does, so the README's training results and the benchmark report can set kiln's accuracy and
 speed beside PyTorch's on the same data, recipe and machine.
 
     /usr/bin/python3 bench/pytorch_recipe.py --model fashion-lenet --device cpu --threads 1
@@ -9,7 +9,7 @@ speed beside PyTorch's on the same data, recipe and machine.
         --eval-limit 2000                                              # a quick check
     python3 bench/pytorch_recipe.py --mode graphed --json peer.json    # the benchmark report's row
 
---mode eager (the default) launches every op from Python, as the seed does. --mode graphed, on a
+--mode eager (the default) launches every op from Python, as the reference program does. --mode graphed, on a
 GPU only, captures the whole training step (batch gather, forward, loss, backward, optimizer step
 and the running loss and accuracy sums) once as a CUDA graph on static tensors and replays it per
 batch, as PyTorch's whole-network capture does: the fastest PyTorch has for this loop, kiln's
@@ -18,10 +18,10 @@ optimizer state zeroed), so both modes start from the same weights. --json write
 object (model, mode, images/s, epoch seconds, final test accuracy, TF32 switches) for
 bench/compare_report.py.
 
-What it does, as the seed does and kiln's train_mnist_gpu does:
+What it does, as the reference program and kiln's train_mnist_gpu do:
 - data: the same IDX files kiln reads (--data, default the repository's data/mnist or
   data/fashion-mnist), held on the device as float32 pixels / 255 (ToTensor, no normalisation);
-- the seed's module (tests/golden/seed_modules.py) with PyTorch's initialisation;
+- the reference module (tests/golden/reference_modules.py) with PyTorch's initialisation;
 - mnist-cnn: Adam lr 1e-3, batch 32; fashion-lenet: plain SGD lr 0.04, batch 20, on a random
   48,000 / 12,000 train / validation split; 15 epochs; softmax cross-entropy on the outputs;
 - each epoch's batches in the order of a fresh torch.randperm, the last one short if need be;
@@ -56,7 +56,7 @@ try:
     import torch
     from torch.nn import functional
     import idx_io  # (tests/golden, shared with tests/apps/torch_interop.py; needs numpy)
-    import seed_modules  # (tests/golden: the seeds' modules)
+    import reference_modules  # (tests/golden: the reference PyTorch modules)
     TORCH_MISSING = None
 except ImportError as _error:
     TORCH_MISSING = str(_error)
@@ -64,7 +64,7 @@ except ImportError as _error:
 
 @dataclasses.dataclass(frozen=True)
 class Recipe:
-    """One seed's training recipe (../shared/RECIPES.md)."""
+    """One model's training recipe (docs/recipes.md)."""
 
     dataset: str  # the folder under data/
     optimizer: str  # the class in torch.optim
@@ -197,7 +197,7 @@ def train_batch(module, optimizer, x, y, index, loss_sum, correct):
 
 
 class EagerStep:
-    """A training step launched op by op from Python, as the seed does."""
+    """A training step launched op by op from Python, as the reference program does."""
 
     def __init__(self, module, optimizer, x, y):
         self.module, self.optimizer, self.x, self.y = module, optimizer, x, y
@@ -303,14 +303,14 @@ def run(args):
 
     x_train, y_train = load_split(args.data, "train", device)
     x_test, y_test = load_split(args.data, "t10k", device)
-    # fashion-lenet: the seed's random_split, drawn before the model is made, as the seed does.
+    # fashion-lenet: the reference program's random_split, drawn before the model is made, as there.
     split = (torch.randperm(len(x_train)) if recipe.validation_images > 0
              else torch.arange(len(x_train)))
     train_index = split[:len(x_train) - recipe.validation_images]
     validation_index = split[len(train_index):].to(device)
     x_validation = x_train[validation_index]
     y_validation = y_train[validation_index]
-    module = seed_modules.MODELS[args.model]().to(device)
+    module = reference_modules.MODELS[args.model]().to(device)
     # A captured Adam keeps its step count on the device.
     capturable = args.mode == "graphed" and recipe.optimizer == "Adam"
     optimizer = getattr(torch.optim, recipe.optimizer)(

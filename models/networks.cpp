@@ -17,7 +17,7 @@
 namespace kiln::models {
 namespace {
 
-// The seed initialises its linear weights with nn.init.xavier_uniform_.
+// mnist-cnn's reference program initialises its linear weights with nn.init.xavier_uniform_.
 void use_xavier_weight(Linear& linear) {
   linear.weight().init_bound = xavier_bound(linear.in_features(), linear.out_features());
 }

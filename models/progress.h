@@ -1,8 +1,9 @@
 // What a person sees while a run trains. On a terminal: one bar per epoch, redrawn in place at
 // most ten times a second (step/total, images/s, the last logged loss and accuracy, elapsed and
 // ETA), left on screen when the epoch ends. Elsewhere (CI, a pipe, a file): a plain line at every
-// log point, as the seeds print. Quiet: nothing. Only the host's step count is read per step; the
-// loss and accuracy shown are those read back at log points, so the bar costs the GPU nothing.
+// log point, as the reference PyTorch programs print. Quiet: nothing. Only the host's step count is
+// read per step; the loss and accuracy shown are those read back at log points, so the bar costs
+// the GPU nothing.
 #pragma once
 
 #include <chrono>

@@ -8,7 +8,7 @@ namespace kiln::models {
 namespace {
 
 constexpr std::array kRecipes = {
-    // Seed 000: Adam (lr 1e-3), batch 32, 15 epochs, log every 200 batches.
+    // mnist-cnn's reference program: Adam (lr 1e-3), batch 32, 15 epochs, log every 200 batches.
     Recipe{.model = "mnist-cnn",
            .dataset = data::DatasetName::mnist,
            .optimizer = OptimizerKind::adam,
@@ -18,7 +18,8 @@ constexpr std::array kRecipes = {
            .validation_images = 0,
            .log_every_batches = 200,
            .dropout = 0.3f},
-    // Seed 001: plain SGD (lr 0.04), batch 20, 15 epochs, 48,000 / 12,000 train/validation split.
+    // fashion-lenet's reference program: plain SGD (lr 0.04), batch 20, 15 epochs, 48,000 / 12,000
+    // train/validation split.
     Recipe{.model = "fashion-lenet",
            .dataset = data::DatasetName::fashion_mnist,
            .optimizer = OptimizerKind::sgd,

@@ -1,4 +1,5 @@
-// The training recipes of ../shared/RECIPES.md, one per reference model: what the seeds train with.
+// The training recipes of docs/recipes.md, one per reference model: what the reference PyTorch
+// programs train with.
 // The trainer takes its defaults from here; flags may override them, never silently.
 #pragma once
 

@@ -57,6 +57,15 @@ void check_output_path(const fs::path& path, const char* flag) {
   }
 }
 
+// The flags that continue an interrupted run: the state holds its settings, not the files
+// it writes besides its weights.
+std::string resume_command(const TrainOptions& options, const fs::path& state) {
+  std::string command = "--resume " + state.string();
+  if (!options.metrics.empty()) command += " --metrics " + options.metrics.string();
+  if (!options.predictions.empty()) command += " --predictions " + options.predictions.string();
+  return command;
+}
+
 }  // namespace
 
 Datasets load_datasets(const fs::path& folder) {
@@ -110,11 +119,26 @@ Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& alloc
   if (!options.resume.empty()) {
     state = checkpoint::load_training_state(options.resume, options.model);
   }
-  settings_ = Settings{
-      recipe.epochs, recipe.batch_size, recipe.learning_rate, recipe.optimizer, recipe.dropout, 0,
-      true};
+  settings_ = Settings{.epochs = recipe.epochs,
+                       .batch_size = recipe.batch_size,
+                       .learning_rate = recipe.learning_rate,
+                       .optimizer = recipe.optimizer,
+                       .dropout = recipe.dropout};
   const bool resuming = state.has_value();
   if (resuming) {
+    // States written before a field was recorded lack it: the recipe's value stands.
+    const auto recorded = [&](const char* key) { return state->fields.contains(key); };
+    if (recorded("epochs")) {
+      settings_.epochs = static_cast<int>(checkpoint::parse_uint_field(*state, "epochs"));
+    }
+    if (recorded("max_steps")) {
+      settings_.max_steps =
+          static_cast<std::int64_t>(checkpoint::parse_uint_field(*state, "max_steps"));
+    }
+    if (recorded("eval_limit")) {
+      settings_.eval_limit =
+          static_cast<std::int64_t>(checkpoint::parse_uint_field(*state, "eval_limit"));
+    }
     settings_.batch_size = static_cast<int>(checkpoint::parse_uint_field(*state, "batch_size"));
     settings_.learning_rate = checkpoint::parse_double_field(*state, "learning_rate");
     settings_.optimizer = checkpoint::string_field(*state, "optimizer") == "adam"
@@ -124,7 +148,21 @@ Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& alloc
     settings_.seed = checkpoint::parse_uint_field(*state, "seed");
     settings_.shuffle = checkpoint::parse_uint_field(*state, "shuffle") != 0;
   }
-  if (options.epochs) settings_.epochs = *options.epochs;
+  // Extending a run: more epochs or steps than it had, never fewer than it has trained.
+  if (options.epochs) {
+    const int trained =
+        resuming ? static_cast<int>(checkpoint::parse_uint_field(*state, "epoch")) : 0;
+    if (*options.epochs < trained) {
+      throw UsageError(
+          fmt::format("--epochs {}: the training state being resumed has already trained {} epochs",
+                      *options.epochs, trained));
+    }
+    settings_.epochs = *options.epochs;
+  }
+  if (options.max_steps) settings_.max_steps = *options.max_steps;
+  merge_setting(options.eval_limit, settings_.eval_limit, "--eval-limit", resuming,
+                fmt::format("{}", settings_.eval_limit),
+                fmt::format("{}", options.eval_limit.value_or(0)));
   merge_setting(options.batch_size, settings_.batch_size, "--batch-size", resuming,
                 fmt::format("{}", settings_.batch_size),
                 fmt::format("{}", options.batch_size.value_or(0)));
@@ -396,7 +434,7 @@ Evaluation Trainer::evaluate(const EvaluationSet& set, std::vector<float>* all_l
   Impl& run = *impl_;
   Backend& backend = run.backend;
   const std::int64_t count =
-      run.options.eval_limit > 0 ? std::min(set.count, run.options.eval_limit) : set.count;
+      settings_.eval_limit > 0 ? std::min(set.count, settings_.eval_limit) : set.count;
   const std::int64_t zero = 0;
   run.allocator.copy_from_host(run.correct.i64() + 1, &zero, sizeof zero);
   if (all_logits != nullptr) all_logits->assign(static_cast<std::size_t>(count) * kClasses, 0.0f);
@@ -453,7 +491,7 @@ TrainReport Trainer::run() {
     double window_sum = 0;
     std::int64_t window_batches = 0;
     for (std::int64_t batch = run.next_batch; batch < batches; ++batch) {
-      if (run.options.max_steps > 0 && run.steps >= run.options.max_steps) {
+      if (settings_.max_steps > 0 && run.steps >= settings_.max_steps) {
         stopped = true;
         break;
       }
@@ -482,8 +520,8 @@ TrainReport Trainer::run() {
         checkpoint::save_training_state(state, training_state());
         throw Interrupted(fmt::format(
             "interrupted in epoch {}, after step {}; the training state is in {}: continue with "
-            "--resume {}",
-            run.epoch + 1, run.steps, state.string(), state.string()));
+            "{}",
+            run.epoch + 1, run.steps, state.string(), resume_command(run.options, state)));
       }
     }
     read_losses(&window_sum);

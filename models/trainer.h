@@ -42,7 +42,8 @@ class UsageError : public std::invalid_argument {
 };
 
 // What a run was asked for. Unset settings come from the recipe, or from the training state when
-// resuming (where a setting that was given must agree with the state's).
+// resuming: a resumed run is the same run, so a setting given with it must agree with the state's,
+// except epochs and max_steps, which may extend the run (kResumeMayChange lists those flags).
 struct TrainOptions {
   std::string model = "mnist-cnn";
   std::optional<int> epochs;
@@ -52,12 +53,12 @@ struct TrainOptions {
   std::optional<float> dropout;
   std::optional<std::uint64_t> seed;
   std::optional<bool> shuffle;
-  std::int64_t max_steps = 0;         // stop after this many optimizer steps in all (0: no limit)
-  std::int64_t eval_limit = 0;        // evaluate on the first N images of each set only (0: all)
-  std::filesystem::path init;         // start from these weights
-  std::filesystem::path save;         // the recipe's weights (best on validation, else final)
-  std::filesystem::path resume;       // a training state to continue
-  std::filesystem::path metrics;      // JSON Lines, one object per epoch
+  std::optional<std::int64_t> max_steps;   // stop after this many optimizer steps in all (0: none)
+  std::optional<std::int64_t> eval_limit;  // evaluate the first N images of each set only (0: all)
+  std::filesystem::path init;              // start from these weights
+  std::filesystem::path save;              // the recipe's weights (best on validation, else final)
+  std::filesystem::path resume;            // a training state to continue
+  std::filesystem::path metrics;           // JSON Lines, one object per epoch
   std::filesystem::path predictions;  // CSV: every test image's label, prediction, probabilities
   bool quiet = false;
   // Fuse neighbouring ops where the backend can (a ReLU into the max pooling after it): the same
@@ -80,7 +81,13 @@ struct Settings {
   float dropout = 0;
   std::uint64_t seed = 0;
   bool shuffle = true;
+  std::int64_t max_steps = 0;   // 0: no limit
+  std::int64_t eval_limit = 0;  // 0: every image
 };
+
+// The flags that may go with --resume although the state holds their setting: they extend the
+// run rather than change it. Every other setting flag must agree with the state.
+inline constexpr const char* kResumeMayChange = "--epochs, --max-steps";
 
 struct Datasets {
   data::Dataset train;
@@ -93,8 +100,13 @@ Datasets load_datasets(const std::filesystem::path& folder);
 // The training state file kept beside the weights: "w.safetensors" -> "w.state.safetensors".
 std::filesystem::path state_path_for(const std::filesystem::path& weights);
 
+// Before a resumed run loads its data: the model is the training state's (a --model naming
+// another, model_given, is a UsageError naming both), and where the interrupted run saved weights
+// and no --save is given, the weights go where that run's went, beside the state.
+void adopt_resumed_run(TrainOptions& options, bool model_given);
+
 struct Evaluation {
-  double loss = 0;  // mean of the batches' mean losses, as the seeds average them
+  double loss = 0;  // mean of the batches' mean losses, as the reference programs average them
   std::int64_t correct = 0;
   std::int64_t images = 0;
   double accuracy() const { return images > 0 ? static_cast<double>(correct) / images : 0; }

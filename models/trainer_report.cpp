@@ -1,5 +1,5 @@
-// The end of a run: the kept weights on the test set, per-class results, the seed's predicted test
-// image, the summary lines, and the predictions file.
+// The end of a run: the kept weights on the test set, per-class results, the predicted test
+// image the reference program shows, the summary lines, and the predictions file.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -36,7 +36,7 @@ void Trainer::report_test(TrainReport& report) {
     ++result.total;
     if (predictions[i] == run.datasets.test.labels[i]) ++result.correct;
   }
-  // The seed predicts test image 9.
+  // The reference program of fashion-lenet predicts test image 9; kiln does so for both.
   report.predicted_image = count > 9 ? 9 : 0;
   report.predicted_label = predictions[static_cast<std::size_t>(report.predicted_image)];
   if (!run.options.predictions.empty()) write_predictions(logits, predictions);

@@ -66,7 +66,11 @@ checkpoint::TrainingState Trainer::training_state() const {
                   {"epoch_images", fmt::format("{}", run.epoch_images)},
                   {"epoch_correct", fmt::format("{}", correct)},
                   {"best_validation_loss", checkpoint::exact_text(run.best_validation_loss)},
-                  {"best_epoch", fmt::format("{}", run.best_epoch)}};
+                  {"best_epoch", fmt::format("{}", run.best_epoch)},
+                  {"epochs", fmt::format("{}", settings_.epochs)},
+                  {"max_steps", fmt::format("{}", settings_.max_steps)},
+                  {"eval_limit", fmt::format("{}", settings_.eval_limit)},
+                  {"saves_weights", run.options.save.empty() ? "0" : "1"}};
   return state;
 }
 
@@ -118,6 +122,25 @@ void Trainer::restore(const checkpoint::TrainingState& state) {
   const std::int64_t correct[2] = {
       static_cast<std::int64_t>(checkpoint::parse_uint_field(state, "epoch_correct")), 0};
   run.allocator.copy_from_host(run.correct.data, correct, sizeof correct);
+}
+
+void adopt_resumed_run(TrainOptions& options, bool model_given) {
+  if (options.resume.empty()) return;
+  const checkpoint::TrainingState state = checkpoint::load_training_state(options.resume);
+  if (model_given && options.model != state.model) {
+    throw UsageError(
+        fmt::format("--model {} disagrees with the training state being resumed ({} holds {})",
+                    options.model, options.resume.string(), state.model));
+  }
+  options.model = state.model;
+  const std::string state_name = options.resume.filename().string();
+  constexpr std::string_view kStateSuffix = ".state.safetensors";
+  const auto saved = state.fields.find("saves_weights");
+  if (options.save.empty() && saved != state.fields.end() && saved->second == "1" &&
+      state_name.ends_with(kStateSuffix)) {
+    options.save = options.resume.parent_path() /
+                   (state_name.substr(0, state_name.size() - kStateSuffix.size()) + ".safetensors");
+  }
 }
 
 void Trainer::save_weights(std::span<const NamedTensor> weights) {

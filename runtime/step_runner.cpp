@@ -10,6 +10,10 @@ CudaGraphStepRunner::~CudaGraphStepRunner() {
 
 void CudaGraphStepRunner::run(std::int64_t variant, const std::function<void()>& work) {
   auto found = graphs_.find(variant);
+  if (found == graphs_.end() && ran_directly_.insert(variant).second) {
+    work();
+    return;
+  }
   if (found == graphs_.end()) {
     KILN_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal));
     try {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <set>
 
 namespace kiln {
 
@@ -28,9 +29,11 @@ class DirectStepRunner final : public StepRunner {
   const char* describe() const override { return "direct launches"; }
 };
 
-// Captures `work` on `stream` the first time each variant runs, then replays the graph. Capture is
-// in global mode, so a step that synchronises, allocates or copies to the host fails loudly at its
-// first run instead of replaying something else.
+// Runs each variant's first step directly, captures `work` on `stream` the second time, then
+// replays the graph. The direct first run keeps one-off work out of the capture: cuBLAS's and
+// cuDNN's lazy initialisation, and the cuDNN plan a short last batch makes. Capture is in global
+// mode, so a step that synchronises, allocates or copies to the host fails loudly when captured
+// instead of replaying something else.
 class CudaGraphStepRunner final : public StepRunner {
  public:
   explicit CudaGraphStepRunner(cudaStream_t stream) : stream_(stream) {}
@@ -40,11 +43,12 @@ class CudaGraphStepRunner final : public StepRunner {
 
   void run(std::int64_t variant, const std::function<void()>& work) override;
   const char* describe() const override { return "CUDA graph, captured once and replayed"; }
-  // How many graphs have been captured (one per variant seen).
+  // How many graphs have been captured (one per variant run at least twice).
   std::size_t graphs() const { return graphs_.size(); }
 
  private:
   cudaStream_t stream_;
+  std::set<std::int64_t> ran_directly_;
   std::map<std::int64_t, cudaGraphExec_t> graphs_;
 };
 

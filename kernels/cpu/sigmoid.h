@@ -8,7 +8,8 @@
 namespace kiln::cpu {
 
 // In float, as ATen computes it (not correctly rounded: saturates to 1 from x = 16.64, like
-// PyTorch); gives 0 for x < -88.7, where exp(-x) overflows; NaN propagates. y may alias x.
+// PyTorch), with exp(-x) rounded once to float from double so the GPU can match it; gives 0 for x <
+// -88.7, where exp(-x) overflows; NaN propagates. y may alias x.
 void sigmoid_forward(std::int64_t count, const float* x, float* y);
 
 // dx = dy * (1 - y) * y. dx may alias dy.

@@ -14,35 +14,22 @@
 
 namespace kiln::cuda {
 
-CudaBackend::CudaBackend(cudaStream_t stream, CudaBackendOptions options) : stream_(stream) {
-  KILN_CUBLAS_CHECK(cublasCreate(&cublas_));
-  KILN_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
-  KILN_CUBLAS_CHECK(cublasSetMathMode(
-      cublas_, options.allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
-  // cuBLAS's own workspace, given once, so that no GEMM allocates: a step must be capturable as
-  // a CUDA graph.
-  KILN_CUDA_CHECK(cudaMalloc(&cublas_workspace_, kCublasWorkspaceBytes));
-  KILN_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_, kCublasWorkspaceBytes));
-}
-
-CudaBackend::~CudaBackend() {
-  cublasDestroy(cublas_);
-  cudaFree(cublas_workspace_);
-}
+CudaBackend::CudaBackend(cudaStream_t stream, CudaBackendOptions options)
+    : stream_(stream), cublas_(stream, options.allow_tf32) {}
 
 std::size_t CudaBackend::conv2d_workspace_bytes(const Conv2dShape& shape) const {
   return cuda::conv2d_workspace_bytes(shape);
 }
 
 void CudaBackend::conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
-                                 const float* bias, float* y, std::span<std::byte> workspace) {
-  cuda::conv2d_forward(shape, x, weight, bias, y, workspace, stream_);
+                                 const float* bias, float* y, std::span<std::byte> /*workspace*/) {
+  cuda::conv2d_forward(shape, x, weight, bias, y, stream_);
 }
 
 void CudaBackend::conv2d_backward_data(const Conv2dShape& shape, const float* dy,
                                        const float* weight, float* dx,
-                                       std::span<std::byte> workspace) {
-  cuda::conv2d_backward_data(shape, dy, weight, dx, workspace, stream_);
+                                       std::span<std::byte> /*workspace*/) {
+  cuda::conv2d_backward_data(shape, dy, weight, dx, stream_);
 }
 
 void CudaBackend::conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
@@ -109,17 +96,17 @@ void CudaBackend::softmax_cross_entropy(int batch, int classes, const float* log
 
 void CudaBackend::linear_forward(const LinearShape& shape, const float* x, const float* weight,
                                  const float* bias, float* y) {
-  cuda::linear_forward(cublas_, shape, x, weight, bias, y, stream_);
+  cuda::linear_forward(cublas_, shape, x, weight, bias, y);
 }
 
 void CudaBackend::linear_backward_data(const LinearShape& shape, const float* dy,
                                        const float* weight, float* dx) {
-  cuda::linear_backward_data(cublas_, shape, dy, weight, dx, stream_);
+  cuda::linear_backward_data(cublas_, shape, dy, weight, dx);
 }
 
 void CudaBackend::linear_backward_weight(const LinearShape& shape, const float* x, const float* dy,
                                          float* dweight) {
-  cuda::linear_backward_weight(cublas_, shape, x, dy, dweight, stream_);
+  cuda::linear_backward_weight(cublas_, shape, x, dy, dweight);
 }
 
 void CudaBackend::linear_backward_bias(const LinearShape& shape, const float* dy, float* dbias) {

@@ -4,10 +4,10 @@
 // be captured as a CUDA graph.
 #pragma once
 
-#include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
 #include "kernels/backend.h"
+#include "kernels/cuda/linear.h"
 
 namespace kiln::cuda {
 
@@ -22,7 +22,6 @@ class CudaBackend final : public Backend {
   // Runs everything on `stream` (which the caller owns). Throws
   // kiln::cuda::Error without a GPU.
   explicit CudaBackend(cudaStream_t stream, CudaBackendOptions options = {});
-  ~CudaBackend() override;
   CudaBackend(const CudaBackend&) = delete;
   CudaBackend& operator=(const CudaBackend&) = delete;
 
@@ -92,12 +91,8 @@ class CudaBackend final : public Backend {
                      std::int64_t* correct) override;
 
  private:
-  // What NVIDIA's cuBLAS guide recommends for Hopper; more than any earlier GPU needs.
-  static constexpr std::size_t kCublasWorkspaceBytes = std::size_t{32} << 20;
-
   cudaStream_t stream_;
-  cublasHandle_t cublas_ = nullptr;
-  void* cublas_workspace_ = nullptr;
+  CublasHandle cublas_;
 };
 
 }  // namespace kiln::cuda

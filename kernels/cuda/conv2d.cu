@@ -13,7 +13,8 @@
 //   backward_filter  M = out_channels  N = in_channels*kh*kw  K = batch*out_h*out_w
 //                    A = dy, B = columns of x transposed (gathered), C -> dweight
 //
-// The shapes we train (RECIPES.md; FLOPs per pass, each backward pass costs the same as forward):
+// The shapes we train (docs/recipes.md; FLOPs per pass, each backward pass costs the same as
+// forward):
 //
 //   layer          M     N      K    MFLOP   x KB   w KB   y KB   FLOP/byte
 //   mnist layer1   32  25088     9    14.5    100    1.2   3211     4.4   (batch 32)
@@ -55,6 +56,7 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/conv2d_plan.h"
 
 namespace kiln::cuda {
 namespace {
@@ -82,10 +84,6 @@ struct ConvGeometry {
   __host__ __device__ int kernel_taps() const { return kernel_height * kernel_width; }
 };
 
-// Every index the kernels compute (a tensor offset, a tile origin plus its extent) stays below
-// 2^31 when each tensor holds at most 2^30 floats.
-constexpr std::int64_t kMaxElements = std::int64_t{1} << 30;
-
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // ---------------------------------------------------------------------------------------------
@@ -97,7 +95,7 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 // both stored k-major (slice[k][m]) so that a thread reads its 4 rows of A and 4 columns of B for
 // one k as two float4s.
 
-constexpr int kTileK = 16;
+constexpr int kTileK = kConvTileK;
 constexpr int kMicroTile = 4;
 // Pads each shared row by 4 floats: rows stay 16-byte aligned for the float4 reads, and a warp's
 // k-fastest stores (16 k by 2 rows) hit 16 banks twice each instead of 2 banks 16 times.
@@ -549,39 +547,12 @@ __global__ void __launch_bounds__(kBiasThreads)
 }
 
 // ---------------------------------------------------------------------------------------------
-// Host side: validation, tile choice and launches.
-
-// Aim for at least one block per SM (132 on an H100 SXM). The models' GEMMs are small, so a
-// grid of 64x64 tiles can leave most SMs idle; a heuristic to tune once measured.
-constexpr std::int64_t kBlocksToFill = 132;
-// backward_filter never splits K into pieces shorter than this (16 K steps).
-constexpr int kMinSplitK = 256;
-// gridDim.y holds the tiles over M, at most 65535 of at least 32 rows.
-constexpr int kMaxChannels = 65535 * 32;
-
-struct TileShape {
-  int m;
-  int n;
-};
-
-// The largest tile (64x64, 64x32, 32x32; 32 rows when M <= 32) whose grid still fills the GPU,
-// else the smallest.
-TileShape choose_tile(int gemm_m, int gemm_n) {
-  const auto blocks = [&](TileShape t) { return ceil_div(gemm_m, t.m) * ceil_div(gemm_n, t.n); };
-  if (gemm_m > 32) {
-    for (const TileShape t : {TileShape{64, 64}, TileShape{64, 32}}) {
-      if (blocks(t) >= kBlocksToFill) return t;
-    }
-  } else if (blocks(TileShape{32, 64}) >= kBlocksToFill) {
-    return {32, 64};
-  }
-  return {32, 32};
-}
+// Host side: the launches, as conv2d_plan.cpp plans them.
 
 // Calls launch(integral_constant<kTileM>, integral_constant<kTileN>) for the chosen tile, so one
 // launch statement covers every instantiation.
 template <typename Launch>
-void with_tile(TileShape tile, Launch launch) {
+void with_tile(GemmTile tile, Launch launch) {
   using Tile64 = std::integral_constant<int, 64>;
   using Tile32 = std::integral_constant<int, 32>;
   if (tile.m == 64 && tile.n == 64) {
@@ -596,58 +567,15 @@ void with_tile(TileShape tile, Launch launch) {
 }
 
 ConvGeometry checked_geometry(const Conv2dShape& shape, const char* op) {
-  shape.validate();
-  const std::string name = std::string(op) + " " + shape.to_string();
-  if (shape.input_elements() > kMaxElements || shape.output_elements() > kMaxElements ||
-      shape.weight_elements() > kMaxElements) {
-    throw std::invalid_argument(name + ": a tensor holds more than 2^30 floats");
-  }
-  if (shape.in_channels > kMaxChannels || shape.out_channels > kMaxChannels) {
-    throw std::invalid_argument(name + ": more than " + std::to_string(kMaxChannels) + " channels");
-  }
+  check_conv2d_shape(shape, op);
   return {shape.batch,        shape.in_channels,   shape.in_height,    shape.in_width,
           shape.out_channels, shape.kernel_height, shape.kernel_width, shape.stride_height,
           shape.stride_width, shape.pad_height,    shape.pad_width,    shape.out_height(),
           shape.out_width()};
 }
 
-// How backward_filter covers its K = batch * out_pixels: `splits` pieces of k_per_split (a
-// multiple of the K step, the last one shorter), none empty. A pure function of the shape, as the
-// workspace size and the order of the final sums depend on it.
-struct FilterPlan {
-  TileShape tile;
-  int splits;
-  int k_per_split;
-};
-
-FilterPlan plan_backward_filter(const ConvGeometry& g) {
-  const int gemm_m = g.out_channels;
-  const int gemm_n = g.in_channels * g.kernel_taps();
-  const int gemm_k = g.batch * g.out_pixels();
-  const TileShape tile = choose_tile(gemm_m, gemm_n);
-  const std::int64_t tiles = ceil_div(gemm_m, tile.m) * ceil_div(gemm_n, tile.n);
-  std::int64_t splits = 1;
-  if (tiles < kBlocksToFill) {
-    splits = std::min(ceil_div(kBlocksToFill, tiles), ceil_div(gemm_k, kMinSplitK));
-  }
-  // The partial sums must fit the 32-bit indexing too.
-  if (splits * gemm_m * gemm_n > kMaxElements) splits = 1;
-  splits = std::max<std::int64_t>(splits, 1);
-  const std::int64_t k_per_split = ceil_div(ceil_div(gemm_k, splits), kTileK) * kTileK;
-  splits = ceil_div(gemm_k, k_per_split);
-  return {tile, static_cast<int>(splits), static_cast<int>(k_per_split)};
-}
-
-std::size_t workspace_bytes(const ConvGeometry& g) {
-  const FilterPlan plan = plan_backward_filter(g);
-  if (plan.splits == 1) return 0;
-  return static_cast<std::size_t>(plan.splits) * static_cast<std::size_t>(g.out_channels) *
-         static_cast<std::size_t>(g.in_channels) * static_cast<std::size_t>(g.kernel_taps()) *
-         sizeof(float);
-}
-
-void check_workspace(const ConvGeometry& g, std::span<std::byte> workspace, const char* op) {
-  const std::size_t needed = workspace_bytes(g);
+void check_workspace(const Conv2dShape& shape, std::span<std::byte> workspace, const char* op) {
+  const std::size_t needed = conv2d_workspace_bytes(shape);
   if (workspace.size() < needed ||
       reinterpret_cast<std::uintptr_t>(workspace.data()) % alignof(float) != 0) {
     throw std::invalid_argument(
@@ -656,22 +584,16 @@ void check_workspace(const ConvGeometry& g, std::span<std::byte> workspace, cons
   }
 }
 
-dim3 gemm_grid(TileShape tile, int gemm_m, int gemm_n, int splits = 1) {
+dim3 gemm_grid(GemmTile tile, int gemm_m, int gemm_n, int splits = 1) {
   return dim3(static_cast<unsigned>(ceil_div(gemm_n, tile.n)),
               static_cast<unsigned>(ceil_div(gemm_m, tile.m)), static_cast<unsigned>(splits));
 }
 
 }  // namespace
 
-std::size_t conv2d_workspace_bytes(const Conv2dShape& shape) {
-  return workspace_bytes(checked_geometry(shape, "conv2d_workspace_bytes"));
-}
-
 void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
-                    const float* bias, float* y, std::span<std::byte> workspace,
-                    cudaStream_t stream) {
+                    const float* bias, float* y, cudaStream_t stream) {
   const ConvGeometry g = checked_geometry(shape, "conv2d_forward");
-  check_workspace(g, workspace, "conv2d_forward");
   const int gemm_n = g.batch * g.out_pixels();
 
   if (g.in_channels == 1 && g.kernel_height == g.kernel_width &&
@@ -689,7 +611,7 @@ void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weigh
     return;
   }
 
-  const TileShape tile = choose_tile(g.out_channels, gemm_n);
+  const GemmTile tile = choose_gemm_tile(g.out_channels, gemm_n);
   with_tile(tile, [&](auto tile_m, auto tile_n) {
     constexpr int kM = decltype(tile_m)::value;
     constexpr int kN = decltype(tile_n)::value;
@@ -701,11 +623,10 @@ void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weigh
 }
 
 void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* weight, float* dx,
-                          std::span<std::byte> workspace, cudaStream_t stream) {
+                          cudaStream_t stream) {
   const ConvGeometry g = checked_geometry(shape, "conv2d_backward_data");
-  check_workspace(g, workspace, "conv2d_backward_data");
   const int gemm_n = g.batch * g.in_pixels();
-  const TileShape tile = choose_tile(g.in_channels, gemm_n);
+  const GemmTile tile = choose_gemm_tile(g.in_channels, gemm_n);
   with_tile(tile, [&](auto tile_m, auto tile_n) {
     constexpr int kM = decltype(tile_m)::value;
     constexpr int kN = decltype(tile_n)::value;
@@ -719,8 +640,8 @@ void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float
 void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
                             float* dweight, std::span<std::byte> workspace, cudaStream_t stream) {
   const ConvGeometry g = checked_geometry(shape, "conv2d_backward_filter");
-  check_workspace(g, workspace, "conv2d_backward_filter");
-  const FilterPlan plan = plan_backward_filter(g);
+  check_workspace(shape, workspace, "conv2d_backward_filter");
+  const FilterPlan plan = plan_conv2d_backward_filter(shape);
   const int gemm_n = g.in_channels * g.kernel_taps();
   float* const out = plan.splits == 1 ? dweight : reinterpret_cast<float*>(workspace.data());
   with_tile(plan.tile, [&](auto tile_m, auto tile_n) {

@@ -16,18 +16,19 @@
 
 namespace kiln::cuda {
 
-// The scratch the three passes take: backward_filter's per-split partial sums when it splits its
-// long reduction across blocks (0 when it does not). A pure function of the shape.
+// The scratch backward_filter takes for its per-split partial sums when it splits its long
+// reduction across blocks (0 when it does not); forward and backward_data take none. A pure
+// function of the shape, and never smaller for a larger batch: a workspace sized at a graph's
+// batch serves its shorter last batch (conv2d_plan.h).
 std::size_t conv2d_workspace_bytes(const Conv2dShape& shape);
 
 // y = conv(x, weight) + bias; bias may be null.
 void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
-                    const float* bias, float* y, std::span<std::byte> workspace,
-                    cudaStream_t stream);
+                    const float* bias, float* y, cudaStream_t stream);
 
 // dx = the gradient with respect to x given dy.
 void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* weight, float* dx,
-                          std::span<std::byte> workspace, cudaStream_t stream);
+                          cudaStream_t stream);
 
 // dweight = the gradient with respect to weight given x and dy.
 void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,

@@ -47,9 +47,31 @@ unsigned blocks_for(std::int64_t threads) {
 
 }  // namespace
 
-void linear_forward(cublasHandle_t cublas, const LinearShape& shape, const float* x,
-                    const float* weight, const float* bias, float* y, cudaStream_t stream) {
+CublasHandle::CublasHandle(cudaStream_t stream, bool allow_tf32) : stream_(stream) {
+  KILN_CUBLAS_CHECK(cublasCreate(&handle_));
+  try {
+    KILN_CUBLAS_CHECK(cublasSetStream(handle_, stream_));
+    KILN_CUBLAS_CHECK(
+        cublasSetMathMode(handle_, allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    // After the stream: binding a stream resets the workspace.
+    KILN_CUDA_CHECK(cudaMalloc(&workspace_, kWorkspaceBytes));
+    KILN_CUBLAS_CHECK(cublasSetWorkspace(handle_, workspace_, kWorkspaceBytes));
+  } catch (...) {
+    cublasDestroy(handle_);
+    cudaFree(workspace_);
+    throw;
+  }
+}
+
+CublasHandle::~CublasHandle() {
+  cublasDestroy(handle_);
+  cudaFree(workspace_);
+}
+
+void linear_forward(const CublasHandle& cublas, const LinearShape& shape, const float* x,
+                    const float* weight, const float* bias, float* y) {
   shape.validate();
+  const cudaStream_t stream = cublas.stream();
   float beta = 0.0f;
   if (bias != nullptr) {
     broadcast_bias_kernel<<<blocks_for(std::int64_t{shape.batch} * shape.out_features), kThreads, 0,
@@ -58,30 +80,27 @@ void linear_forward(cublasHandle_t cublas, const LinearShape& shape, const float
     beta = 1.0f;
   }
   const float alpha = 1.0f;
-  KILN_CUBLAS_CHECK(cublasSetStream(cublas, stream));
-  KILN_CUBLAS_CHECK(cublasSgemm(cublas, CUBLAS_OP_T, CUBLAS_OP_N, shape.out_features, shape.batch,
-                                shape.in_features, &alpha, weight, shape.in_features, x,
-                                shape.in_features, &beta, y, shape.out_features));
+  KILN_CUBLAS_CHECK(cublasSgemm(cublas.get(), CUBLAS_OP_T, CUBLAS_OP_N, shape.out_features,
+                                shape.batch, shape.in_features, &alpha, weight, shape.in_features,
+                                x, shape.in_features, &beta, y, shape.out_features));
 }
 
-void linear_backward_data(cublasHandle_t cublas, const LinearShape& shape, const float* dy,
-                          const float* weight, float* dx, cudaStream_t stream) {
+void linear_backward_data(const CublasHandle& cublas, const LinearShape& shape, const float* dy,
+                          const float* weight, float* dx) {
   shape.validate();
   const float alpha = 1.0f;
   const float beta = 0.0f;
-  KILN_CUBLAS_CHECK(cublasSetStream(cublas, stream));
-  KILN_CUBLAS_CHECK(cublasSgemm(cublas, CUBLAS_OP_N, CUBLAS_OP_N, shape.in_features, shape.batch,
-                                shape.out_features, &alpha, weight, shape.in_features, dy,
-                                shape.out_features, &beta, dx, shape.in_features));
+  KILN_CUBLAS_CHECK(cublasSgemm(cublas.get(), CUBLAS_OP_N, CUBLAS_OP_N, shape.in_features,
+                                shape.batch, shape.out_features, &alpha, weight, shape.in_features,
+                                dy, shape.out_features, &beta, dx, shape.in_features));
 }
 
-void linear_backward_weight(cublasHandle_t cublas, const LinearShape& shape, const float* x,
-                            const float* dy, float* dweight, cudaStream_t stream) {
+void linear_backward_weight(const CublasHandle& cublas, const LinearShape& shape, const float* x,
+                            const float* dy, float* dweight) {
   shape.validate();
   const float alpha = 1.0f;
   const float beta = 0.0f;
-  KILN_CUBLAS_CHECK(cublasSetStream(cublas, stream));
-  KILN_CUBLAS_CHECK(cublasSgemm(cublas, CUBLAS_OP_N, CUBLAS_OP_T, shape.in_features,
+  KILN_CUBLAS_CHECK(cublasSgemm(cublas.get(), CUBLAS_OP_N, CUBLAS_OP_T, shape.in_features,
                                 shape.out_features, shape.batch, &alpha, x, shape.in_features, dy,
                                 shape.out_features, &beta, dweight, shape.in_features));
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/grid.h"
 #include "kernels/cuda/shuffle.h"
 #include "kernels/permutation_key.h"
 
@@ -49,15 +50,15 @@ std::size_t cub_bytes(std::int64_t count) {
 
 __global__ void draw_keys_kernel(int count, std::uint64_t seed, std::uint32_t random_stream,
                                  std::uint64_t step, std::uint64_t* keys, std::int32_t* positions) {
-  const int i = static_cast<int>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const std::int64_t i = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (i >= count) return;
   keys[i] = permutation_key(seed, random_stream, step, static_cast<std::uint64_t>(i));
-  positions[i] = i;
+  positions[i] = static_cast<std::int32_t>(i);
 }
 
 __global__ void gather_indices_kernel(int count, const std::int32_t* source,
                                       const std::int32_t* permutation, std::int32_t* order) {
-  const int i = static_cast<int>(blockIdx.x) * blockDim.x + threadIdx.x;
+  const std::int64_t i = std::int64_t{blockIdx.x} * blockDim.x + threadIdx.x;
   if (i < count) order[i] = source[permutation[i]];
 }
 
@@ -91,7 +92,7 @@ void shuffle_indices(std::int64_t count, std::uint64_t seed, std::uint32_t rando
   std::size_t cub_scratch = needed - layout.cub_offset;
 
   const int n = static_cast<int>(count);
-  const int blocks = (n + kThreads - 1) / kThreads;
+  const unsigned blocks = blocks_covering(count, kThreads);
   draw_keys_kernel<<<blocks, kThreads, 0, stream>>>(n, seed, random_stream, step, keys_in,
                                                     positions_in);
   KILN_CUDA_CHECK_LAUNCH("draw_keys_kernel");

@@ -8,10 +8,10 @@
 
 namespace kiln::cuda {
 
-// y = 1 / (1 + exp(-x)) in float, the reference's formula; y may alias x. The reference's expf is
-// glibc's (correctly rounded in practice) and this one CUDA's (within 2 ulps), so y may differ from
-// the reference by an ulp or two where exp(-x) is not absorbed by the 1 it is added to; it
-// saturates to exactly 1 at the same x, as 1 + exp(-x) then rounds to 1 in both.
+// y = 1 / (1 + exp(-x)) in float, the reference's formula, with exp(-x) rounded once from double
+// as the reference does; y may alias x. Bitwise the reference but where CUDA's double exp (within
+// 1 ulp) rounds to the other float, about once in 2^28 inputs; it saturates to exactly 1 at the
+// same x, as 1 + exp(-x) then rounds to 1 in both.
 void sigmoid_forward(std::int64_t count, const float* x, float* y, cudaStream_t stream);
 
 // dx = dy * (1 - y) * y in float, in the reference's order: bitwise the reference. dx may alias dy.

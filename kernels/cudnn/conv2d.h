@@ -34,11 +34,14 @@ class Conv2dPlan {
   Conv2dPlan(cudnnHandle_t handle, const Conv2dShape& shape, const ConvolutionSettings& settings,
              std::size_t workspace_limit);
 
-  // The most any of the three passes needs.
+  // The most any of the three passes needs, and each pass's own need.
   std::size_t workspace_bytes() const;
+  std::size_t forward_workspace_bytes() const { return forward_workspace_; }
+  std::size_t backward_data_workspace_bytes() const { return backward_data_workspace_; }
+  std::size_t backward_filter_workspace_bytes() const { return backward_filter_workspace_; }
 
-  // As kernels/backend.h defines them; bias may be null. The workspace must hold
-  // workspace_bytes() (std::invalid_argument otherwise, before anything is launched).
+  // As kernels/backend.h defines them; bias may be null. The workspace must hold the pass's own
+  // need (std::invalid_argument otherwise, before anything is launched).
   void forward(cudnnHandle_t handle, const float* x, const float* weight, const float* bias,
                float* y, std::span<std::byte> workspace) const;
   void backward_data(cudnnHandle_t handle, const float* dy, const float* weight, float* dx,

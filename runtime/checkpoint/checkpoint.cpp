@@ -260,6 +260,11 @@ TrainingState load_training_state(const fs::path& path, std::string_view model) 
   return load_training_state(read_safetensors(path), path, model);
 }
 
+TrainingState load_training_state(const fs::path& path) {
+  const SafetensorsContents contents = read_safetensors(path);
+  return load_training_state(contents, path, read_header(path, contents.metadata, "").model);
+}
+
 TrainingState load_training_state(const SafetensorsContents& contents, const fs::path& path,
                                   std::string_view model) {
   const Header header = read_header(path, contents.metadata, model);

@@ -80,6 +80,8 @@ void save_training_state(const std::filesystem::path& path, const TrainingState&
 
 // Reads a training state of `model`; refuses a weights-only file. Tensors come in name order.
 TrainingState load_training_state(const std::filesystem::path& path, std::string_view model);
+// The same for the model the state records, whichever it is.
+TrainingState load_training_state(const std::filesystem::path& path);
 // The same on a file already read; `source` stands for the path in errors.
 TrainingState load_training_state(const SafetensorsContents& contents,
                                   const std::filesystem::path& source, std::string_view model);

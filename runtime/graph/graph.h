@@ -57,7 +57,8 @@ class Graph {
   // Layer `index`'s output in the last forward pass (for diagnosis: which layer went non-finite);
   // empty for a layer fused into the next.
   const Tensor& last_output(std::size_t index) const { return last_forward_[index].output; }
-  // A table like the seeds print: layer, kind, output shape (N for the batch), parameters.
+  // A table like the reference PyTorch programs print: layer, kind, output shape (N for the batch),
+  // parameters.
   std::string summary() const;
 
  private:

@@ -1,6 +1,6 @@
-// Parameter initialisation as RECIPES.md asks: PyTorch's default distributions (and Xavier-uniform
-// for mnist-cnn's linears), drawn by kiln::cpu::uniform_init from kiln's Philox numbers rather
-// than from PyTorch's generator.
+// Parameter initialisation as docs/recipes.md asks: PyTorch's default distributions (and
+// Xavier-uniform for mnist-cnn's linears), drawn by kiln::cpu::uniform_init from kiln's Philox
+// numbers rather than from PyTorch's generator.
 #pragma once
 
 #include <cstdint>

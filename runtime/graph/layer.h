@@ -23,8 +23,9 @@ class ShapeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A learned tensor under the seed's name ("layer1.0.weight"), in PyTorch's layout. Its memory is
-// set when the graph is placed in an arena; the optimizer's moments only for Adam.
+// A learned tensor under the reference PyTorch module's name ("layer1.0.weight"), in PyTorch's
+// layout. Its memory is set when the graph is placed in an arena; the optimizer's moments only for
+// Adam.
 struct Parameter {
   std::string name;
   Shape shape;

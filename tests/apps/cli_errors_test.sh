@@ -233,8 +233,12 @@ expect_failure init_missing_tensor 1 'renamed\.safetensors: .*conv1\.bias' -- \
   "${quick[@]}" --init "$work/renamed.safetensors"
 expect_failure resume_weights_only 1 'lenet\.safetensors: .*\.state' -- \
   "${quick[@]}" --resume "$work/lenet.safetensors"
-expect_failure resume_other_model 1 'lenet\.state\.safetensors: .*fashion-lenet.*mnist-cnn' -- \
+# A resumed run takes its model from the state; naming another is a usage error naming both.
+expect_failure resume_other_model 2 \
+  '--model mnist-cnn disagrees .*lenet\.state\.safetensors holds fashion-lenet' -- \
   --model mnist-cnn --max-steps 2 --eval-limit 32 --quiet --resume "$work/lenet.state.safetensors"
+expect_failure resume_conflicting_eval_limit 2 '--eval-limit 50 disagrees .*resumed \(100\)' -- \
+  --max-steps 20 --eval-limit 50 --quiet --resume "$work/lenet.state.safetensors"
 head -c 20000 "$work/lenet.state.safetensors" >"$work/truncated.state.safetensors"
 expect_failure resume_truncated 1 'truncated\.state\.safetensors: .*(truncated|outside|ends)' -- \
   "${quick[@]}" --resume "$work/truncated.state.safetensors"

@@ -34,8 +34,8 @@ TEST(CommandLine, NoFlagsTrainsTheDefaultModelWithItsRecipe) {
   EXPECT_EQ(command.backend, "auto");
   EXPECT_FALSE(command.train.epochs || command.train.batch_size || command.train.learning_rate ||
                command.train.optimizer || command.train.dropout || command.train.seed ||
-               command.train.shuffle);
-  EXPECT_EQ(command.train.max_steps, 0);
+               command.train.shuffle || command.train.max_steps || command.train.eval_limit);
+  EXPECT_FALSE(command.model_given) << "the default model, which a resumed state may replace";
   EXPECT_FALSE(command.train.quiet);
   EXPECT_EQ(command.cuda_graph, "") << "unset: on wherever a GPU trains";
   EXPECT_TRUE(command.train.fuse) << "fusion is on unless turned off";
@@ -126,6 +126,23 @@ TEST(CommandLine, PredictIsItsOwnCommand) {
   EXPECT_NE(usage_error({"predict", "--index", "1"}), "") << "--weights is required";
   EXPECT_NE(usage_error({"predict", "--weights", __FILE__, "--image", __FILE__, "--idx", __FILE__}),
             "");
+}
+
+TEST(CommandLine, AGivenModelIsToldApartFromTheDefault) {
+  EXPECT_TRUE(parse({"--model", "mnist-cnn"}).model_given);
+  EXPECT_TRUE(parse({"--model", "fashion-lenet"}).model_given);
+  EXPECT_FALSE(parse({"--epochs", "2"}).model_given);
+}
+
+TEST(CommandLine, HelpSaysWhatResumingTakesFromTheStateAndWhichFlagsExtendIt) {
+  const std::string help = parse({"--help"}).help;
+  EXPECT_NE(help.find("Resuming:"), std::string::npos) << help;
+  EXPECT_NE(help.find(std::string("except ") + models::kResumeMayChange + ", which extend the run"),
+            std::string::npos)
+      << help;
+  EXPECT_NE(help.find("docs/recipes.md"), std::string::npos) << help;
+  EXPECT_EQ(help.find(std::string("shared") + "/"), std::string::npos) << help;  // no outside file
+  EXPECT_EQ(help.find("seed's"), std::string::npos) << help;
 }
 
 TEST(CommandLine, HelpIsTheManualAtEitherLevel) {

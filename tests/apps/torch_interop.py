@@ -1,11 +1,11 @@
 """PyTorch interoperability check of train_mnist_gpu: kiln's weights are PyTorch's, both ways.
 
 1. kiln -> PyTorch. For each reference model, train briefly with kiln on the CPU backend, save the
-   weights, load them with `load_state_dict` into the seed's own PyTorch module (as the seed
-   writes it: tests/golden/seed_modules.py) and evaluate the same test images in float32: the
+   weights, load them with `load_state_dict` into the reference PyTorch module (as its tutorial
+   writes it: tests/golden/reference_modules.py) and evaluate the same test images in float32: the
    number of correct predictions must match kiln's to within MAX_CORRECT_DIFFERENCE images
    (float32 sums taken in another order can flip a near-tie) and the test loss to LOSS_RTOL.
-2. PyTorch -> kiln. Initialise mnist-cnn in PyTorch with the seed's initialisation, save its
+2. PyTorch -> kiln. Initialise mnist-cnn in PyTorch with its reference program's initialisation, save its
    state_dict (fc1.* and layer4.0.*, as PyTorch holds them) and start kiln from it with --init:
    kiln's first-step training loss must equal PyTorch's loss on the same first batch to
    FIRST_STEP_RTOL. (Not fashion-lenet: its first batch comes from kiln's own seeded split; see
@@ -18,11 +18,13 @@ Usage (the ctest test apps.torch_interop runs this):
     /usr/bin/python3 tests/apps/torch_interop.py --binary build/release/apps/train_mnist_gpu \
         --data-root data
 Exit status: 0 when everything agrees, 1 on a mismatch, 77 (ctest's skip) when PyTorch cannot be
-imported or a dataset folder is missing.
+imported or a dataset folder is missing. In CI (CI=true), whose set-up installs python3-torch
+and fetches the data, either of those is a failure (1), so the check never skips there.
 """
 
 import argparse
 import json
+import os
 import re
 import struct
 import subprocess
@@ -39,7 +41,7 @@ except ImportError as _error:  # reported by main() as a skip
 else:
     IMPORT_ERROR = None
 
-# tests/golden holds seed_modules, idx_io and safetensors_io, shared with the fixture scripts and
+# tests/golden holds reference_modules, idx_io and safetensors_io, shared with the fixture scripts and
 # bench/pytorch_recipe.py. They need numpy or PyTorch, so each function imports the one it uses,
 # after main() has checked that both import.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "golden"))
@@ -240,21 +242,24 @@ def main():
     args.binary = args.binary.resolve()
     args.data_root = args.data_root.resolve()
 
+    # CI sets up both, so there a missing one is a broken set-up, not a reason to skip.
+    absent = 1 if os.environ.get("CI") == "true" else SKIP
+    verdict = "FAIL (CI=true)" if absent == 1 else "SKIP"
     if IMPORT_ERROR is not None:
-        print(f"SKIP: {sys.executable} cannot import numpy and PyTorch ({IMPORT_ERROR}); "
-              f"on Debian: apt-get install python3-torch")
-        return SKIP
+        print(f"{verdict}: {sys.executable} cannot import numpy and PyTorch ({IMPORT_ERROR}); "
+              f"on Debian: apt-get install python3-torch (scripts/setup.sh does)")
+        return absent
     missing = missing_data(args.data_root)
     if missing:
-        print("SKIP: dataset files missing (scripts/fetch_data.sh fetches them): "
+        print(f"{verdict}: dataset files missing (scripts/fetch_data.sh fetches them): "
               + ", ".join(missing))
-        return SKIP
+        return absent
     if not args.binary.is_file():
         print(f"FAIL: no trainer binary at {args.binary}")
         return 1
-    import seed_modules
+    import reference_modules
 
-    modules = seed_modules.MODELS
+    modules = reference_modules.MODELS
     with tempfile.TemporaryDirectory(prefix="kiln_torch_interop_") as tmp:
         try:
             for model in ("fashion-lenet", "mnist-cnn"):

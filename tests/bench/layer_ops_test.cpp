@@ -1,6 +1,6 @@
 // The op list the benchmarks take from the models: a training step of each reference model run
-// against the recording backend must list the calls RECIPES.md's shapes imply, under the graph's
-// layer names, each distinct call once.
+// against the recording backend must list the calls docs/recipes.md's shapes imply, under the
+// graph's layer names, each distinct call once.
 #include "bench/layer_ops.h"
 
 #include <gtest/gtest.h>
@@ -27,7 +27,7 @@ TEST(LayerOps, MnistCnnConvolutionsHaveTheRecipeShapes) {
   const auto calls = record_training_step("mnist-cnn", 32);
   const auto forward = calls_of(calls, OpKind::conv2d_forward);
   ASSERT_EQ(forward.size(), 3u);
-  // RECIPES.md: layer1 1->32 on 28x28, layer2 32->64 on 14x14, layer3 64->128 on 7x7; all 3x3,
+  // docs/recipes.md: layer1 1->32 on 28x28, layer2 32->64 on 14x14, layer3 64->128 on 7x7; all 3x3,
   // stride 1, pad 1.
   const std::vector<std::pair<std::string, std::vector<int>>> expected = {
       {"layer1.0", {1, 28, 32}}, {"layer2.0", {32, 14, 64}}, {"layer3.0", {64, 7, 128}}};
@@ -71,7 +71,7 @@ TEST(LayerOps, MnistCnnStepInCallOrder) {
   EXPECT_EQ(loss[0].batch, 32);
   EXPECT_EQ(loss[0].classes, 10);
 
-  // layer3's pooling pads 7x7 to 4x4 (RECIPES.md).
+  // layer3's pooling pads 7x7 to 4x4 (docs/recipes.md).
   const auto pooling = calls_of(calls, OpKind::max_pool2d_forward);
   ASSERT_EQ(pooling.size(), 3u);
   EXPECT_EQ(pooling[2].layer, "layer3.2");

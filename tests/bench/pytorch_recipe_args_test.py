@@ -7,6 +7,7 @@ argparse's line naming the flag; without PyTorch a valid command is one line and
 """
 
 import importlib.util
+import os
 import subprocess
 import sys
 import unittest
@@ -36,6 +37,11 @@ class PytorchRecipeArguments(unittest.TestCase):
                 result = run(*flags)
                 self.assertEqual(result.returncode, 2, result.stderr)
                 self.assertIn(message, result.stderr)
+
+    @unittest.skipUnless(os.environ.get("CI") == "true", "not in CI")
+    def test_ci_has_pytorch(self):
+        # CI's set-up (scripts/setup.sh) installs python3-torch, so the PyTorch checks run there.
+        self.assertTrue(HAS_TORCH, f"CI=true but {sys.executable} cannot import torch")
 
     @unittest.skipIf(HAS_TORCH, "PyTorch is installed: the missing-PyTorch path cannot be seen")
     def test_without_pytorch_a_valid_command_is_one_line(self):

@@ -68,7 +68,7 @@ void check_command(const std::vector<std::string>& arguments, const Command& com
   check(!train.batch_size || (*train.batch_size >= 1 && *train.batch_size <= 65536));
   check(!train.learning_rate || (*train.learning_rate > 0 && std::isfinite(*train.learning_rate)));
   check(!train.dropout || (*train.dropout >= 0 && *train.dropout < 1));
-  check(train.max_steps >= 0 && train.eval_limit >= 0);
+  check(train.max_steps.value_or(0) >= 0 && train.eval_limit.value_or(0) >= 0);
   if (command.kind == Command::Kind::help) {
     // Asking for help stops the parse before the flags are stored.
     check(!command.help.empty());
@@ -77,8 +77,8 @@ void check_command(const std::vector<std::string>& arguments, const Command& com
   check_decimal(arguments, "--epochs", train.epochs);
   check_decimal(arguments, "--batch-size", train.batch_size);
   check_decimal(arguments, "--seed", train.seed);
-  check_decimal(arguments, "--max-steps", std::optional(train.max_steps));
-  check_decimal(arguments, "--eval-limit", std::optional(train.eval_limit));
+  check_decimal(arguments, "--max-steps", train.max_steps);
+  check_decimal(arguments, "--eval-limit", train.eval_limit);
   check_decimal(arguments, "--index", std::optional(command.predict.index));
   switch (command.kind) {
     case Command::Kind::help:

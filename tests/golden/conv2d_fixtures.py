@@ -6,7 +6,7 @@ says: x, weight, bias and dy are the case's input streams 0, 1, 2 and 3.
 Cases: awkward shapes (batch 1 and odd batches, odd and non-square images, 1, 3 and 7 channels,
 kernels 1, 3, 5 and 3x5, strides 1, 2, 3 and 2x1, padding 0, 1, 2 and 1x2, with and without
 bias, a stride that skips input pixels, a kernel as tall as the padded input), then every conv
-layer of the two reference models (RECIPES.md) at batch 2."""
+layer of the two reference models (docs/recipes.md) at batch 2."""
 
 import numpy as np
 import torch

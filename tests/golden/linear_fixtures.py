@@ -5,7 +5,7 @@ and large outputs sampled as compact_tensors.py says: x, weight, bias and dy are
 streams 0, 1, 2 and 3.
 
 Cases: batch 1 and odd batches, a single input or output feature, with and without bias, then
-every linear layer of the two reference models (RECIPES.md) at batch 2."""
+every linear layer of the two reference models (docs/recipes.md) at batch 2."""
 
 import numpy as np
 import torch.nn.functional as F

@@ -16,7 +16,7 @@ SHAPES = {
     "k1s1_identity": (1, 3, 5, 5, (1, 1), (1, 1), (0, 0)),
     "nonsquare_k3x2_s2x1_p1x0": (2, 3, 10, 9, (3, 2), (2, 1), (1, 0)),
     "nonsquare_k2x4_s1x3_p1x2": (1, 7, 6, 11, (2, 4), (1, 3), (1, 2)),
-    # The reference models' pooling layers (RECIPES.md) at batch 1 or 2, to keep the file small.
+    # The reference models' pooling layers (docs/recipes.md) at batch 1 or 2, to keep the file small.
     "mnist_layer1": (1, 32, 28, 28, (2, 2), (2, 2), (0, 0)),
     "mnist_layer2": (1, 64, 14, 14, (2, 2), (2, 2), (0, 0)),
     "mnist_layer3_padded": (1, 128, 7, 7, (2, 2), (2, 2), (1, 1)),

@@ -1,4 +1,4 @@
-"""Two whole training steps of each reference model (RECIPES.md), as PyTorch computes them:
+"""Two whole training steps of each reference model (docs/recipes.md), as PyTorch computes them:
 mnist-cnn with Adam and dropout, fashion-lenet with SGD and its sigmoid-into-cross-entropy head.
 
 The C++ test replays the very same steps, so nothing random comes from torch:

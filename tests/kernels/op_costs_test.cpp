@@ -1,5 +1,5 @@
 // The FLOP and byte floors of kernels/op_costs.h on the reference models' own shapes
-// (../shared/RECIPES.md), each expected value worked out by hand in the comment above it, not by
+// (docs/recipes.md), each expected value worked out by hand in the comment above it, not by
 // the formula under test.
 #include "kernels/op_costs.h"
 

@@ -1,4 +1,4 @@
-// The recipes say what RECIPES.md says, and an unknown model is refused with the known names.
+// The recipes say what docs/recipes.md says, and an unknown model is refused with the known names.
 #include "models/recipe.h"
 
 #include <gtest/gtest.h>

@@ -91,8 +91,10 @@ TEST_P(ResumeTest, ResumingGivesTheUninterruptedRunBitForBit) {
   TrainOptions first = options;
   first.max_steps = test.stop_after_steps;
   train_and_keep_state(test.model, first, dir.path() / "a.safetensors");
-  TrainOptions second = options;
-  second.optimizer.reset();  // taken from the state
+  // Only the state: the optimizer and the 2 epochs come from it; --max-steps 0 lifts the stop
+  // the first run recorded (without it, the resumed run would stop where that one did).
+  TrainOptions second = quiet_options(test.model);
+  second.max_steps = 0;
   second.resume = state_path_for(dir.path() / "a.safetensors");
   const auto resumed = train_and_keep_state(test.model, second, dir.path() / "b.safetensors");
   expect_same_state(uninterrupted, resumed);
@@ -130,7 +132,7 @@ TEST(Trainer, SavedWeightsLoadBackBitForBit) {
   const auto b = loaded.weights();
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].values, b[i].values) << a[i].name;
-  // Not vacuous: training moved the weights away from the seed's.
+  // Not vacuous: training moved the weights away from the initial ones.
   const Trainer fresh(quiet_options("mnist-cnn"), backend, *allocator, datasets, nullptr);
   EXPECT_NE(fresh.weights()[0].values, a[0].values);
 }
@@ -158,6 +160,8 @@ TEST(Trainer, MetricsHaveOneLinePerEpochWithEveryField) {
   EXPECT_EQ(epoch, 2);
 }
 
+// Another model, another --eval-limit or fewer epochs than trained contradict the state; more
+// epochs extend the run.
 TEST(Trainer, RefusesSettingsThatDisagreeWithTheResumedState) {
   const testing::TempDir dir;
   const Datasets datasets = synthetic_datasets("fashion-lenet");
@@ -177,9 +181,77 @@ TEST(Trainer, RefusesSettingsThatDisagreeWithTheResumedState) {
   resume.init = options.save;
   EXPECT_THROW(Trainer(resume, backend, *allocator, datasets, nullptr), UsageError);
 
+  TrainOptions other_model = quiet_options("mnist-cnn");
+  other_model.resume = state_path_for(options.save);
+  try {
+    adopt_resumed_run(other_model, /*model_given=*/true);
+    FAIL() << "no error";
+  } catch (const UsageError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find("--model mnist-cnn"), std::string::npos) << message;
+    EXPECT_NE(message.find("holds fashion-lenet"), std::string::npos) << message;
+  }
+
+  TrainOptions further = quiet_options("fashion-lenet");
+  further.resume = state_path_for(options.save);
+  further.eval_limit = 41;
+  try {
+    Trainer(further, backend, *allocator, datasets, nullptr);
+    FAIL() << "no error";
+  } catch (const UsageError& error) {
+    EXPECT_STREQ(error.what(),
+                 "--eval-limit 41 disagrees with the training state being resumed (40)");
+  }
+  further.eval_limit.reset();
+  further.save = options.save;  // so the longer run's state replaces the one resumed
+  further.epochs = 3;           // more than it trained: extends the run
+  further.max_steps = 0;        // and lifts the step limit the state recorded
+  EXPECT_EQ(Trainer(further, backend, *allocator, datasets, nullptr).settings().epochs, 3);
+  Trainer(further, backend, *allocator, datasets, nullptr).run();
+  further.epochs = 2;  // fewer than the 3 now trained
+  EXPECT_THROW(Trainer(further, backend, *allocator, datasets, nullptr), UsageError);
+
   TrainOptions dropout = quiet_options("fashion-lenet");
   dropout.dropout = 0.5f;
   EXPECT_THROW(Trainer(dropout, backend, *allocator, datasets, nullptr), UsageError);
+}
+
+// The case: a run of fashion-lenet for 2 epochs, stopped, then resumed with nothing but
+// the state. It must train the run's 2 epochs (not the recipe's 15), stop where a --max-steps it
+// was given says, and save beside the state.
+TEST(Trainer, AResumedRunTakesItsModelSettingsAndWeightsFileFromTheState) {
+  const testing::TempDir dir;
+  const Datasets datasets = synthetic_datasets("fashion-lenet");
+  cpu::CpuBackend backend;
+  const auto allocator = make_host_allocator();
+  TrainOptions options = quiet_options("fashion-lenet");
+  options.epochs = 2;
+  options.max_steps = 13;  // inside epoch 2 (10 batches of 20 per epoch)
+  options.learning_rate = 0.01;
+  options.save = dir.path() / "w.safetensors";
+  Trainer(options, backend, *allocator, datasets, nullptr).run();
+
+  TrainOptions resume;  // as parsed from "--resume w.state.safetensors": the default model
+  resume.quiet = true;
+  resume.resume = state_path_for(options.save);
+  adopt_resumed_run(resume, /*model_given=*/false);
+  EXPECT_EQ(resume.model, "fashion-lenet");
+  EXPECT_EQ(resume.save, options.save) << "the weights go where the stopped run's went";
+  std::filesystem::remove(options.save);
+  Trainer resumed(resume, backend, *allocator, datasets, nullptr);
+  EXPECT_EQ(resumed.settings().epochs, 2);
+  EXPECT_EQ(resumed.settings().learning_rate, 0.01);
+  EXPECT_EQ(resumed.settings().eval_limit, 40);
+  EXPECT_EQ(resumed.settings().max_steps, 13);
+  EXPECT_EQ(resumed.run().steps, 13) << "the recorded --max-steps still stops the run";
+
+  resume.max_steps = 0;  // extending: train the rest of epoch 2, and no further
+  const TrainReport report = Trainer(resume, backend, *allocator, datasets, nullptr).run();
+  EXPECT_EQ(report.steps, 20);
+  EXPECT_TRUE(std::filesystem::exists(options.save));
+  const auto state = checkpoint::load_training_state(resume.resume, "fashion-lenet");
+  EXPECT_EQ(checkpoint::parse_uint_field(state, "epoch"), 2u);
+  EXPECT_EQ(checkpoint::string_field(state, "epochs"), "2");
 }
 
 TEST(Trainer, ADivergingLossStopsTheRunWithAClearError) {

@@ -70,7 +70,7 @@ inline const std::vector<NamedShape> kAwkwardConvShapes = {
     {"kernel nearly the whole image", conv(1, 3, 6, 5, 2, 5, 5, 1, 1, 0, 0)},
 };
 
-// RECIPES.md: mnist-cnn at batch 32, fashion-lenet at batch 20.
+// docs/recipes.md: mnist-cnn at batch 32, fashion-lenet at batch 20.
 inline const std::vector<NamedShape> kModelConvShapes = {
     {"mnist-cnn layer1", conv(32, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1)},
     {"mnist-cnn layer2", conv(32, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1)},

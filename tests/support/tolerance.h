@@ -45,10 +45,10 @@ inline ::testing::AssertionResult all_close(std::span<const float> actual,
          << ", rtol " << tol.rtol << "); first:" << first.str();
 }
 
-// For ops that select or copy rather than compute (pooling, dropout, gathers, exactly reproduced
-// arithmetic): bit-for-bit equality, any NaN matching any NaN, the first mismatches printed.
-inline ::testing::AssertionResult bitwise_equal(std::span<const float> actual,
-                                                std::span<const float> expected) {
+// Element-wise equality under `same`, the first mismatches printed.
+template <typename Same>
+::testing::AssertionResult all_same(std::span<const float> actual, std::span<const float> expected,
+                                    Same same) {
   if (actual.size() != expected.size()) {
     return ::testing::AssertionFailure()
            << "size mismatch: " << actual.size() << " vs expected " << expected.size();
@@ -57,10 +57,7 @@ inline ::testing::AssertionResult bitwise_equal(std::span<const float> actual,
   std::size_t mismatches = 0;
   std::ostringstream first;
   for (std::size_t i = 0; i < actual.size(); ++i) {
-    const bool both_nan = std::isnan(actual[i]) && std::isnan(expected[i]);
-    if (!both_nan &&
-        std::bit_cast<std::uint32_t>(actual[i]) != std::bit_cast<std::uint32_t>(expected[i]) &&
-        mismatches++ < kMaxPrinted) {
+    if (!same(actual[i], expected[i]) && mismatches++ < kMaxPrinted) {
       first << "\n  [" << i << "] actual " << actual[i] << ", expected " << expected[i];
     }
   }
@@ -69,6 +66,25 @@ inline ::testing::AssertionResult bitwise_equal(std::span<const float> actual,
   }
   return ::testing::AssertionFailure()
          << mismatches << " of " << actual.size() << " values differ; first:" << first.str();
+}
+
+// For ops that select or copy rather than compute (pooling, dropout, gathers, exactly reproduced
+// arithmetic): bit-for-bit equality, any NaN matching any NaN.
+inline ::testing::AssertionResult bitwise_equal(std::span<const float> actual,
+                                                std::span<const float> expected) {
+  return all_same(actual, expected, [](float a, float b) {
+    return (std::isnan(a) && std::isnan(b)) ||
+           std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b);
+  });
+}
+
+// Equal as values: -0 equals +0, any NaN matches any NaN. For another library's implementation
+// of the same exact operation (cuDNN's ReLU and pooling), which may give -0 where the reference
+// gives +0: dy * (x > 0) is -0 for a negative dy.
+inline ::testing::AssertionResult value_equal(std::span<const float> actual,
+                                              std::span<const float> expected) {
+  return all_same(actual, expected,
+                  [](float a, float b) { return (std::isnan(a) && std::isnan(b)) || a == b; });
 }
 
 // The norm-wise comparison used against PyTorch fixtures: ||actual - expected||_2 <= rel *

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -20,19 +21,18 @@ namespace {
 using testing::close_in_l2;
 using testing::DeviceBuffer;
 
-class CudaLinear : public testing::GpuTest {
+class CudaLinear : public testing::GpuStreamTest {
  protected:
   void SetUp() override {
-    testing::GpuTest::SetUp();
+    testing::GpuStreamTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
     seed_ = testing::fresh_seed();
     rng_.seed(seed_);
-    KILN_CUBLAS_CHECK(cublasCreate(&cublas_));
-    KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
+    cublas_.emplace(stream_, /*allow_tf32=*/false);
   }
   void TearDown() override {
-    if (cublas_ != nullptr) cublasDestroy(cublas_);
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+    cublas_.reset();
+    testing::GpuStreamTest::TearDown();
   }
 
   std::vector<float> random(std::int64_t count) {
@@ -41,8 +41,7 @@ class CudaLinear : public testing::GpuTest {
 
   std::uint64_t seed_ = 0;
   std::mt19937_64 rng_;
-  cublasHandle_t cublas_ = nullptr;
-  cudaStream_t stream_ = nullptr;
+  std::optional<cuda::CublasHandle> cublas_;
 };
 
 // batch, in, out: odd sizes, a single output, and the layers of both models (fc1 also at 256).
@@ -71,12 +70,11 @@ TEST_F(CudaLinear, MatchesReference) {
       DeviceBuffer<float> y_dev(y.size()), dx_dev(dx.size()), dweight_dev(dweight.size()),
           dbias_dev(dbias.size());
       for (auto* out : {&y_dev, &dx_dev, &dweight_dev, &dbias_dev}) out->poison();
-      cuda::linear_forward(cublas_, shape, x_dev.data(), weight_dev.data(),
-                           with_bias ? bias_dev.data() : nullptr, y_dev.data(), stream_);
-      cuda::linear_backward_data(cublas_, shape, dy_dev.data(), weight_dev.data(), dx_dev.data(),
-                                 stream_);
-      cuda::linear_backward_weight(cublas_, shape, x_dev.data(), dy_dev.data(), dweight_dev.data(),
-                                   stream_);
+      cuda::linear_forward(*cublas_, shape, x_dev.data(), weight_dev.data(),
+                           with_bias ? bias_dev.data() : nullptr, y_dev.data());
+      cuda::linear_backward_data(*cublas_, shape, dy_dev.data(), weight_dev.data(), dx_dev.data());
+      cuda::linear_backward_weight(*cublas_, shape, x_dev.data(), dy_dev.data(),
+                                   dweight_dev.data());
       cuda::linear_backward_bias(shape, dy_dev.data(), dbias_dev.data(), stream_);
 
       EXPECT_TRUE(close_in_l2(y_dev.download(), y, 1e-5)) << "forward";
@@ -94,17 +92,51 @@ TEST_F(CudaLinear, RunsAreBitwiseRepeatable) {
   const auto weight = random(std::int64_t{shape.out_features} * shape.in_features);
   DeviceBuffer<float> x_dev(x), weight_dev(weight), first(std::size_t{32} * 625),
       second(std::size_t{32} * 625);
-  cuda::linear_forward(cublas_, shape, x_dev.data(), weight_dev.data(), nullptr, first.data(),
-                       stream_);
-  cuda::linear_forward(cublas_, shape, x_dev.data(), weight_dev.data(), nullptr, second.data(),
-                       stream_);
+  cuda::linear_forward(*cublas_, shape, x_dev.data(), weight_dev.data(), nullptr, first.data());
+  cuda::linear_forward(*cublas_, shape, x_dev.data(), weight_dev.data(), nullptr, second.data());
   EXPECT_TRUE(testing::bitwise_equal(first.download(), second.download()));
 }
 
+// The handle keeps the workspace it was given, so the three GEMMs of fc1 captured into a CUDA
+// graph (global mode: any allocation inside the capture is an error) replay to the same bits as
+// direct calls. Before CublasHandle, a cublasSetStream per call reset that workspace.
+TEST_F(CudaLinear, CapturedGemmsReplayToTheDirectBits) {
+  KILN_SKIP_CAPTURE_UNDER_SYNC_LAUNCHES();
+  SCOPED_TRACE(testing::seed_trace(seed_));
+  const LinearShape shape{32, 2048, 625};
+  DeviceBuffer<float> x(random(std::int64_t{shape.batch} * shape.in_features));
+  DeviceBuffer<float> weight(random(std::int64_t{shape.out_features} * shape.in_features));
+  DeviceBuffer<float> dy(random(std::int64_t{shape.batch} * shape.out_features));
+  DeviceBuffer<float> y(dy.size()), dx(x.size()), dweight(weight.size());
+  const auto run = [&] {
+    cuda::linear_forward(*cublas_, shape, x.data(), weight.data(), nullptr, y.data());
+    cuda::linear_backward_data(*cublas_, shape, dy.data(), weight.data(), dx.data());
+    cuda::linear_backward_weight(*cublas_, shape, x.data(), dy.data(), dweight.data());
+  };
+  run();
+  const std::vector<std::vector<float>> direct = {y.download(), dx.download(), dweight.download()};
+
+  cudaGraph_t graph = nullptr;
+  KILN_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeGlobal));
+  run();
+  KILN_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+  cudaGraphExec_t exec = nullptr;
+  KILN_CUDA_CHECK(cudaGraphInstantiate(&exec, graph, 0));
+  for (auto* output : {&y, &dx, &dweight}) output->poison();
+  KILN_CUDA_CHECK(cudaGraphLaunch(exec, stream_));
+  const std::vector<std::vector<float>> replayed = {y.download(), dx.download(),
+                                                    dweight.download()};
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  for (std::size_t i = 0; i < direct.size(); ++i) {
+    EXPECT_TRUE(testing::bitwise_equal(replayed[i], direct[i])) << "output " << i;
+  }
+}
+
 TEST_F(CudaLinear, BadShapeIsRejectedBeforeAnyLaunch) {
-  EXPECT_THROW(cuda::linear_forward(cublas_, LinearShape{0, 3, 4}, nullptr, nullptr, nullptr,
-                                    nullptr, stream_),
-               std::invalid_argument);
+  EXPECT_THROW(
+      cuda::linear_forward(*cublas_, LinearShape{0, 3, 4}, nullptr, nullptr, nullptr, nullptr),
+      std::invalid_argument);
   EXPECT_THROW(cuda::linear_backward_bias(LinearShape{2, 3, -1}, nullptr, nullptr, stream_),
                std::invalid_argument);
 }

@@ -1,10 +1,10 @@
 // The sigmoid kernels against the CPU reference on fresh random inputs of awkward sizes, aligned
 // and misaligned, in place and out of place, on a non-default stream. Backward is float arithmetic
 // in the reference's order and must match bit for bit. Forward is the reference's float formula
-// with CUDA's expf (within 2 ulps) in place of glibc's: exp's error reaches y scaled by
-// exp(-x) / (1 + exp(-x)) < 1, and the add and the divide round in both, so each output must be
-// within 3 ulps of the reference; saturation to 1 happens at the same x in both. The test reports
-// how many outputs differ at all.
+// with exp(-x) rounded once from double on both sides: bitwise the reference but for a rare
+// input where CUDA's double exp rounds to the other float, and then within
+// kSigmoidForwardUlps (tests/support/sigmoid_tolerance.h says why). The test reports how many
+// outputs differ at all.
 #include "kernels/cuda/sigmoid.h"
 
 #include <gtest/gtest.h>
@@ -23,6 +23,7 @@
 #include "kernels/cpu/sigmoid.h"
 #include "tests/support/gpu.h"
 #include "tests/support/random.h"
+#include "tests/support/sigmoid_tolerance.h"
 #include "tests/support/tolerance.h"
 
 namespace kiln {
@@ -31,22 +32,6 @@ namespace {
 using testing::bitwise_equal;
 using testing::DeviceBuffer;
 
-// Distance in representable floats; both NaN counts as equal, one NaN as infinitely far.
-std::int64_t ulp_distance(float a, float b) {
-  if (std::isnan(a) || std::isnan(b)) {
-    return std::isnan(a) && std::isnan(b) ? 0 : std::numeric_limits<std::int64_t>::max();
-  }
-  // Map the sign-magnitude bit patterns onto a line where adjacent floats differ by one.
-  const auto line = [](float v) {
-    const auto bits = static_cast<std::int64_t>(std::bit_cast<std::uint32_t>(v));
-    return bits >= 0x80000000LL ? 0x80000000LL - bits : bits;
-  };
-  const std::int64_t d = line(a) - line(b);
-  return d < 0 ? -d : d;
-}
-
-constexpr std::int64_t kForwardUlps = 3;
-
 ::testing::AssertionResult within_forward_ulps(std::span<const float> actual,
                                                std::span<const float> expected) {
   if (actual.size() != expected.size()) {
@@ -54,16 +39,23 @@ constexpr std::int64_t kForwardUlps = 3;
   }
   std::size_t differing = 0;
   for (std::size_t i = 0; i < actual.size(); ++i) {
-    const std::int64_t d = ulp_distance(actual[i], expected[i]);
-    if (d > kForwardUlps) {
+    const std::int64_t d = testing::ulp_distance(actual[i], expected[i]);
+    if (d > testing::kSigmoidForwardUlps) {
       return ::testing::AssertionFailure() << "[" << i << "] actual " << actual[i] << ", expected "
                                            << expected[i] << ": " << d << " ulps apart";
     }
     if (d > 0) ++differing;
   }
+  const auto allowed = static_cast<std::size_t>(testing::kSigmoidMaxDifferingShare *
+                                                static_cast<double>(actual.size()));
+  if (differing > allowed) {
+    return ::testing::AssertionFailure() << differing << " of " << actual.size()
+                                         << " outputs differ from the reference, more than the "
+                                         << allowed << " a once-rounded exp allows";
+  }
   if (differing > 0) {
     std::cout << "sigmoid: " << differing << " of " << actual.size()
-              << " outputs differ from the reference (by at most " << kForwardUlps << " ulps)\n";
+              << " outputs differ from the reference\n";
   }
   return ::testing::AssertionSuccess();
 }
@@ -112,7 +104,7 @@ class CudaSigmoid : public testing::GpuTest {
 const std::vector<std::int64_t> kCounts = {1, 3, 4, 5, 255, 256, 257, 1023, 4099, 100003};
 const std::vector<std::int64_t> kOffsets = {0, 1, 3};
 
-TEST_F(CudaSigmoid, ForwardWithinThreeUlpsOfReference) {
+TEST_F(CudaSigmoid, ForwardMatchesReference) {
   SCOPED_TRACE(testing::seed_trace(seed_));
   for (const std::int64_t count : kCounts) {
     for (const std::int64_t offset : kOffsets) {
@@ -133,7 +125,7 @@ TEST_F(CudaSigmoid, ForwardWithinThreeUlpsOfReference) {
 }
 
 // A wide sweep of inputs (a million, over the whole range where sigmoid is not saturated): the
-// place where the two exp functions' rounding differences show.
+// place where two exp functions' rounding differences would show.
 TEST_F(CudaSigmoid, ForwardSweep) {
   SCOPED_TRACE(testing::seed_trace(seed_));
   const std::size_t count = 1 << 20;

@@ -4,6 +4,8 @@
 // other passes' sums (atol 1e-5 sqrt(K), K = batch * out_height * out_width). Outputs are
 // poisoned before every run; deterministic algorithms must give the same bits twice; a batch
 // smaller than the planned one (an epoch's last) runs in the planned workspace.
+#include "kernels/cudnn/conv2d.h"
+
 #include <cuda_runtime_api.h>
 #include <gtest/gtest.h>
 
@@ -15,6 +17,8 @@
 #include <vector>
 
 #include "kernels/backend.h"
+#include "kernels/cudnn/check.h"
+#include "kernels/cudnn/descriptors.h"
 #include "tests/support/conv_cases.h"
 #include "tests/support/cudnn_test.h"
 #include "tests/support/gpu.h"
@@ -117,17 +121,44 @@ TEST_F(CudnnConv2d, PartialBatchRunsInThePlannedWorkspace) {
   }
 }
 
-TEST_F(CudnnConv2d, ShortWorkspaceIsRejectedBeforeLaunch) {
+// Each pass checks the workspace against its own need, so each is given one byte short of that,
+// whichever pass needs the most. The tensors are separate buffers: a pass that failed to refuse
+// would only write an output, never overwrite its own inputs.
+TEST_F(CudnnConv2d, EachPassRefusesAWorkspaceOneByteShortOfItsOwnNeed) {
   const Conv2dShape shape = testing::kModelConvShapes[1].shape;
-  const std::size_t bytes = backend_->conv2d_workspace_bytes(shape);
-  if (bytes == 0)
+  cudnn::Handle handle;
+  KILN_CUDNN_CHECK(cudnnSetStream(handle.get(), stream_));
+  const cudnn::Conv2dPlan plan(handle.get(), shape, {}, backend_->conv2d_workspace_bytes(shape));
+  const auto elements = [](std::int64_t count) { return static_cast<std::size_t>(count); };
+  DeviceBuffer<float> x(elements(shape.input_elements()));
+  DeviceBuffer<float> weight(elements(shape.weight_elements()));
+  DeviceBuffer<float> y(elements(shape.output_elements()));
+  DeviceBuffer<std::byte> workspace(plan.workspace_bytes() + 1);
+  const auto short_of = [&](std::size_t need) {
+    return std::span<std::byte>(workspace.data(), need - 1);
+  };
+  int passes_checked = 0;
+  if (const std::size_t need = plan.forward_workspace_bytes(); need > 0) {
+    ++passes_checked;
+    EXPECT_THROW(
+        plan.forward(handle.get(), x.data(), weight.data(), nullptr, y.data(), short_of(need)),
+        std::invalid_argument);
+  }
+  if (const std::size_t need = plan.backward_data_workspace_bytes(); need > 0) {
+    ++passes_checked;
+    EXPECT_THROW(
+        plan.backward_data(handle.get(), y.data(), weight.data(), x.data(), short_of(need)),
+        std::invalid_argument);
+  }
+  if (const std::size_t need = plan.backward_filter_workspace_bytes(); need > 0) {
+    ++passes_checked;
+    EXPECT_THROW(
+        plan.backward_filter(handle.get(), x.data(), y.data(), weight.data(), short_of(need)),
+        std::invalid_argument);
+  }
+  if (passes_checked == 0) {
     GTEST_SKIP() << "cuDNN chose algorithms that need no workspace for " << shape.to_string();
-  DeviceBuffer<float> buffer(static_cast<std::size_t>(
-      shape.input_elements() + shape.output_elements() + shape.weight_elements()));
-  DeviceBuffer<std::byte> workspace(bytes);
-  float* p = buffer.data();
-  EXPECT_THROW(backend_->conv2d_forward(shape, p, p, nullptr, p, {workspace.data(), bytes - 1}),
-               std::invalid_argument);
+  }
 }
 
 TEST_F(CudnnConv2d, InvalidShapesAreRejected) {

@@ -1,8 +1,8 @@
-"""The seeds' PyTorch modules, written as the seeds write them (../shared/RECIPES.md, seeds 000
-and 001), defined once for the scripts that run them: tests/apps/torch_interop.py (kiln's weights
+"""The reference PyTorch modules of docs/recipes.md, written as the two tutorials write them
+(mnist-cnn's CNN and fashion-lenet's Net), defined once for the scripts that run them: tests/apps/torch_interop.py (kiln's weights
 in these modules and back) and bench/pytorch_recipe.py (the recipes trained in PyTorch).
 
-Their state_dict names are the seeds' tensor names, which kiln reads and writes: mnist-cnn's fc1
+Their state_dict names are the tensor names which kiln reads and writes: mnist-cnn's fc1
 is also layer4[0], so its state_dict holds fc1's tensors twice, as fc1.* and layer4.0.*.
 """
 
@@ -12,7 +12,7 @@ from torch.nn import functional
 
 
 class CNN(nn.Module):
-    """Seed 000 (mnist-cnn): three conv blocks, fc1 shared as layer4[0], fc2."""
+    """mnist-cnn: three conv blocks, fc1 shared as layer4[0], fc2."""
 
     def __init__(self, keep_prob=0.7):
         super().__init__()
@@ -41,7 +41,7 @@ class CNN(nn.Module):
 
 
 class Net(nn.Module):
-    """Seed 001 (fashion-lenet): no activation after the convolutions, a sigmoid output."""
+    """fashion-lenet: no activation after the convolutions, a sigmoid output."""
 
     def __init__(self):
         super().__init__()
@@ -58,17 +58,17 @@ class Net(nn.Module):
         x = self.pool(x)
         x = x.view(-1, 4 * 4 * 10)
         x = functional.relu(self.ff1(x))
-        x = torch.sigmoid(self.ff2(x))  # the seed's F.sigmoid, a deprecated alias of this
+        x = torch.sigmoid(self.ff2(x))  # the tutorial's F.sigmoid, a deprecated alias of this
         return x
 
 
 def mnist_cnn():
-    """A fresh seed-000 module, initialised from torch's global generator as the seed does."""
+    """A fresh mnist-cnn module, initialised from torch's global generator as its tutorial does."""
     return CNN()
 
 
 def fashion_lenet():
-    """A fresh seed-001 module, initialised from torch's global generator as the seed does."""
+    """A fresh fashion-lenet module, initialised from torch's global generator as its tutorial does."""
     return Net()
 
 
