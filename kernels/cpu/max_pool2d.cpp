@@ -9,6 +9,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/relu.h"
 
 namespace kiln::cpu {
@@ -16,6 +17,11 @@ namespace {
 
 std::int64_t plane_elements(const Pool2dShape& shape) {
   return std::int64_t{shape.in_height} * shape.in_width;
+}
+
+// Planes per parallel range: about kElementwiseRange input elements.
+std::int64_t planes_per_range(const Pool2dShape& shape) {
+  return std::max<std::int64_t>(kElementwiseRange / plane_elements(shape), 1);
 }
 
 // argmax is int32 (as the Backend interface says), so a channel plane must be indexable by it.
@@ -36,36 +42,38 @@ void pool_forward(const Pool2dShape& shape, const float* x, float* y, std::int32
   const int out_width = shape.out_width();
   const std::int64_t planes = std::int64_t{shape.batch} * shape.channels;
   const std::int64_t out_plane = std::int64_t{out_height} * out_width;
-  for (std::int64_t plane = 0; plane < planes; ++plane) {
-    const float* x_plane = x + plane * plane_elements(shape);
-    for (int oh = 0; oh < out_height; ++oh) {
-      // The window clipped to the input: pads are -inf and could never be selected.
-      const int h_origin = oh * shape.stride_height - shape.pad_height;
-      const int h_begin = std::max(h_origin, 0);
-      const int h_end = std::min(h_origin + shape.kernel_height, shape.in_height);
-      for (int ow = 0; ow < out_width; ++ow) {
-        const int w_origin = ow * shape.stride_width - shape.pad_width;
-        const int w_begin = std::max(w_origin, 0);
-        const int w_end = std::min(w_origin + shape.kernel_width, shape.in_width);
-        // PyTorch's scan, so that ties, NaN and all -inf windows select what PyTorch selects.
-        std::int32_t best_index = h_begin * shape.in_width + w_begin;
-        float best_value = -std::numeric_limits<float>::infinity();
-        for (int h = h_begin; h < h_end; ++h) {
-          for (int w = w_begin; w < w_end; ++w) {
-            const std::int32_t index = h * shape.in_width + w;
-            const float value = kFuseRelu ? relu(x_plane[index]) : x_plane[index];
-            if (value > best_value || std::isnan(value)) {
-              best_value = value;
-              best_index = index;
+  parallel_ranges(planes, planes_per_range(shape), [&](std::int64_t first, std::int64_t last) {
+    for (std::int64_t plane = first; plane < last; ++plane) {
+      const float* x_plane = x + plane * plane_elements(shape);
+      for (int oh = 0; oh < out_height; ++oh) {
+        // The window clipped to the input: pads are -inf and could never be selected.
+        const int h_origin = oh * shape.stride_height - shape.pad_height;
+        const int h_begin = std::max(h_origin, 0);
+        const int h_end = std::min(h_origin + shape.kernel_height, shape.in_height);
+        for (int ow = 0; ow < out_width; ++ow) {
+          const int w_origin = ow * shape.stride_width - shape.pad_width;
+          const int w_begin = std::max(w_origin, 0);
+          const int w_end = std::min(w_origin + shape.kernel_width, shape.in_width);
+          // PyTorch's scan, so that ties, NaN and all -inf windows select what PyTorch selects.
+          std::int32_t best_index = h_begin * shape.in_width + w_begin;
+          float best_value = -std::numeric_limits<float>::infinity();
+          for (int h = h_begin; h < h_end; ++h) {
+            for (int w = w_begin; w < w_end; ++w) {
+              const std::int32_t index = h * shape.in_width + w;
+              const float value = kFuseRelu ? relu(x_plane[index]) : x_plane[index];
+              if (value > best_value || std::isnan(value)) {
+                best_value = value;
+                best_index = index;
+              }
             }
           }
+          const std::int64_t out = plane * out_plane + std::int64_t{oh} * out_width + ow;
+          y[out] = best_value;
+          if (argmax != nullptr) argmax[out] = best_index;
         }
-        const std::int64_t out = plane * out_plane + std::int64_t{oh} * out_width + ow;
-        y[out] = best_value;
-        if (argmax != nullptr) argmax[out] = best_index;
       }
     }
-  }
+  });
 }
 
 // kFuseRelu masks each output by its y as relu_backward does (relu_max_pool2d_backward).
@@ -77,20 +85,22 @@ void pool_backward(const Pool2dShape& shape, const float* y, const float* dy,
   const std::int64_t planes = std::int64_t{shape.batch} * shape.channels;
   const std::int64_t in_plane = plane_elements(shape);
   const std::int64_t out_plane = std::int64_t{shape.out_height()} * shape.out_width();
-  std::fill(dx, dx + shape.input_elements(), 0.0f);
-  for (std::int64_t plane = 0; plane < planes; ++plane) {
-    float* dx_plane = dx + plane * in_plane;
-    for (std::int64_t o = plane * out_plane; o < (plane + 1) * out_plane; ++o) {
-      // A stray index would write outside the plane; the reference refuses it instead.
-      if (argmax[o] < 0 || argmax[o] >= in_plane) {
-        throw std::invalid_argument(fmt::format(
-            "max_pool2d_backward {}: argmax[{}] = {} is outside the input plane [0, {})",
-            shape.to_string(), o, argmax[o], in_plane));
+  parallel_ranges(planes, planes_per_range(shape), [&](std::int64_t first, std::int64_t last) {
+    std::fill(dx + first * in_plane, dx + last * in_plane, 0.0f);
+    for (std::int64_t plane = first; plane < last; ++plane) {
+      float* dx_plane = dx + plane * in_plane;
+      for (std::int64_t o = plane * out_plane; o < (plane + 1) * out_plane; ++o) {
+        // A stray index would write outside the plane; the reference refuses it instead.
+        if (argmax[o] < 0 || argmax[o] >= in_plane) {
+          throw std::invalid_argument(fmt::format(
+              "max_pool2d_backward {}: argmax[{}] = {} is outside the input plane [0, {})",
+              shape.to_string(), o, argmax[o], in_plane));
+        }
+        if (kFuseRelu && y[o] <= 0.0f) continue;
+        dx_plane[argmax[o]] += dy[o];
       }
-      if (kFuseRelu && y[o] <= 0.0f) continue;
-      dx_plane[argmax[o]] += dy[o];
     }
-  }
+  });
 }
 
 }  // namespace

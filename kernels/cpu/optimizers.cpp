@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <stdexcept>
 
+#include "kernels/cpu/parallel.h"
+
 namespace kiln::cpu {
 namespace {
 
@@ -49,9 +51,11 @@ void sgd_step(std::span<const ParameterSlot> parameters, float learning_rate) {
   // exactly kiln's float, and the kernel rounds once (fused multiply-add).
   const float alpha = -learning_rate;
   for (const ParameterSlot& slot : parameters) {
-    for (std::int64_t i = 0; i < slot.count; ++i) {
-      slot.value[i] = std::fma(alpha, slot.grad[i], slot.value[i]);
-    }
+    parallel_ranges(slot.count, kElementwiseRange, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        slot.value[i] = std::fma(alpha, slot.grad[i], slot.value[i]);
+      }
+    });
   }
 }
 
@@ -89,20 +93,22 @@ void adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& conf
   const float negative_step_size = static_cast<float>(-step_size);
 
   for (const ParameterSlot& slot : parameters) {
-    for (std::int64_t i = 0; i < slot.count; ++i) {
-      const float grad = slot.grad[i];
-      // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
-      const float exp_avg = std::fma(one_minus_beta1, grad, slot.exp_avg[i] * beta1_float);
-      // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2): (value * grad) * grad + v
-      const float exp_avg_sq =
-          std::fma(one_minus_beta2 * grad, grad, slot.exp_avg_sq[i] * beta2_float);
-      // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
-      const float denominator = std::sqrt(exp_avg_sq) / denominator_scale + epsilon;
-      // param.addcdiv_(exp_avg, denom, value=-step_size): param + value * exp_avg / denom
-      slot.value[i] += negative_step_size * exp_avg / denominator;
-      slot.exp_avg[i] = exp_avg;
-      slot.exp_avg_sq[i] = exp_avg_sq;
-    }
+    parallel_ranges(slot.count, kElementwiseRange, [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        const float grad = slot.grad[i];
+        // exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
+        const float exp_avg = std::fma(one_minus_beta1, grad, slot.exp_avg[i] * beta1_float);
+        // exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2): (value * grad) * grad + v
+        const float exp_avg_sq =
+            std::fma(one_minus_beta2 * grad, grad, slot.exp_avg_sq[i] * beta2_float);
+        // denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
+        const float denominator = std::sqrt(exp_avg_sq) / denominator_scale + epsilon;
+        // param.addcdiv_(exp_avg, denom, value=-step_size): param + value * exp_avg / denom
+        slot.value[i] += negative_step_size * exp_avg / denominator;
+        slot.exp_avg[i] = exp_avg;
+        slot.exp_avg_sq[i] = exp_avg_sq;
+      }
+    });
   }
 }
 
