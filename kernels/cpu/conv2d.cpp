@@ -73,6 +73,18 @@ Pass begin_pass(const Conv2dShape& s, std::span<std::byte> workspace, const char
           .image_size = s.input_elements() / s.batch};
 }
 
+// The output columns q whose input column q * stride - pad + j lies inside the image: [first,
+// last), so that the loops over a row need no per-element test.
+std::pair<int, int> inside_columns(const Conv2dShape& s, int j) {
+  const int out_w = s.out_width();
+  // The smallest q with q * stride >= pad - j, and the smallest with q * stride >= in_w + pad - j.
+  const auto first_at_least = [&](int bound) {
+    return std::clamp(bound <= 0 ? 0 : (bound + s.stride_width - 1) / s.stride_width, 0, out_w);
+  };
+  const int first = first_at_least(s.pad_width - j);
+  return {first, std::max(first, first_at_least(s.in_width + s.pad_width - j))};
+}
+
 // The column matrix of one image [in_channels, in_h, in_w] (see the top of this file).
 void image_to_columns(const Conv2dShape& s, const float* image, float* columns) {
   const int out_h = s.out_height();
@@ -82,14 +94,22 @@ void image_to_columns(const Conv2dShape& s, const float* image, float* columns) 
     const float* plane = image + std::int64_t{c} * s.in_height * s.in_width;
     for (int i = 0; i < s.kernel_height; ++i) {
       for (int j = 0; j < s.kernel_width; ++j) {
-        for (int p = 0; p < out_h; ++p) {
+        const auto [first, last] = inside_columns(s, j);
+        for (int p = 0; p < out_h; ++p, column += out_w) {
           const int h = p * s.stride_height - s.pad_height + i;
-          const bool row_inside = h >= 0 && h < s.in_height;
-          for (int q = 0; q < out_w; ++q) {
-            const int w = q * s.stride_width - s.pad_width + j;
-            const bool inside = row_inside && w >= 0 && w < s.in_width;
-            *column++ = inside ? plane[std::int64_t{h} * s.in_width + w] : 0.0f;
+          if (h < 0 || h >= s.in_height) {
+            std::fill(column, column + out_w, 0.0f);
+            continue;
           }
+          // Column q reads plane[row + q * stride], inside the plane for q in [first, last).
+          const std::int64_t row = std::int64_t{h} * s.in_width - s.pad_width + j;
+          std::fill(column, column + first, 0.0f);
+          if (s.stride_width == 1) {
+            std::copy(plane + row + first, plane + row + last, column + first);
+          } else {
+            for (int q = first; q < last; ++q) column[q] = plane[row + q * s.stride_width];
+          }
+          std::fill(column + last, column + out_w, 0.0f);
         }
       }
     }
@@ -107,16 +127,12 @@ void columns_to_image(const Conv2dShape& s, const float* columns, float* image) 
     float* plane = image + std::int64_t{c} * s.in_height * s.in_width;
     for (int i = 0; i < s.kernel_height; ++i) {
       for (int j = 0; j < s.kernel_width; ++j) {
-        for (int p = 0; p < out_h; ++p) {
+        const auto [first, last] = inside_columns(s, j);
+        for (int p = 0; p < out_h; ++p, column += out_w) {
           const int h = p * s.stride_height - s.pad_height + i;
-          const bool row_inside = h >= 0 && h < s.in_height;
-          for (int q = 0; q < out_w; ++q) {
-            const int w = q * s.stride_width - s.pad_width + j;
-            const float value = *column++;
-            if (row_inside && w >= 0 && w < s.in_width) {
-              plane[std::int64_t{h} * s.in_width + w] += value;
-            }
-          }
+          if (h < 0 || h >= s.in_height) continue;
+          const std::int64_t row = std::int64_t{h} * s.in_width - s.pad_width + j;
+          for (int q = first; q < last; ++q) plane[row + q * s.stride_width] += column[q];
         }
       }
     }
