@@ -3,6 +3,7 @@
 #include "kernels/cpu/max_pool2d.h"
 
 #include <fmt/format.h>
+#include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
@@ -33,6 +34,21 @@ void require_int32_plane(const Pool2dShape& shape) {
   }
 }
 
+// One step of PyTorch's scan: takes (value, index) when value > best_value or value is NaN, so
+// that ties, NaN and all -inf windows select what PyTorch selects. Written with SSE2 masks (part
+// of x86-64) so that it compiles without a branch: which way it goes depends on the data, and a
+// branch would be mispredicted about half the time.
+inline void take_if_better(float value, std::int32_t index, float& best_value,
+                           std::int32_t& best_index) {
+  const __m128 candidate = _mm_set_ss(value);
+  const __m128 best = _mm_set_ss(best_value);
+  const __m128 better =
+      _mm_or_ps(_mm_cmpgt_ss(candidate, best), _mm_cmpunord_ss(candidate, candidate));
+  best_value = _mm_cvtss_f32(_mm_or_ps(_mm_and_ps(better, candidate), _mm_andnot_ps(better, best)));
+  const std::int32_t take = -(_mm_movemask_ps(better) & 1);  // all ones or zero
+  best_index ^= (index ^ best_index) & take;
+}
+
 // kFuseRelu scans relu(x) in place of x (relu_max_pool2d_forward).
 template <bool kFuseRelu>
 void pool_forward(const Pool2dShape& shape, const float* x, float* y, std::int32_t* argmax) {
@@ -54,17 +70,13 @@ void pool_forward(const Pool2dShape& shape, const float* x, float* y, std::int32
           const int w_origin = ow * shape.stride_width - shape.pad_width;
           const int w_begin = std::max(w_origin, 0);
           const int w_end = std::min(w_origin + shape.kernel_width, shape.in_width);
-          // PyTorch's scan, so that ties, NaN and all -inf windows select what PyTorch selects.
           std::int32_t best_index = h_begin * shape.in_width + w_begin;
           float best_value = -std::numeric_limits<float>::infinity();
           for (int h = h_begin; h < h_end; ++h) {
             for (int w = w_begin; w < w_end; ++w) {
               const std::int32_t index = h * shape.in_width + w;
               const float value = kFuseRelu ? relu(x_plane[index]) : x_plane[index];
-              if (value > best_value || std::isnan(value)) {
-                best_value = value;
-                best_index = index;
-              }
+              take_if_better(value, index, best_value, best_index);
             }
           }
           const std::int64_t out = plane * out_plane + std::int64_t{oh} * out_width + ow;
