@@ -2,8 +2,9 @@
 // spin while they wait, and on a machine whose cores are busy with other work the spinning thread
 // takes the core the working one needs (a 2-thread mnist-cnn step took 2 to 4 times as long as a
 // 1-thread one under load); its wait policy can only be set by the environment before the program
-// starts. Here a caller hands out tasks from a shared counter, works on them itself, and waits for
-// the helpers on a condition variable. A task that calls parallel_for runs it on its own thread.
+// starts. Here a caller hands out tasks from a shared counter, works on them itself, and waits on
+// a condition variable for the tasks the helpers took. A task that calls parallel_for runs it on
+// its own thread.
 #include "kernels/cpu/parallel.h"
 
 #include <fmt/format.h>
@@ -34,6 +35,7 @@ struct Job {
   FunctionRef<void(std::int64_t)>* body = nullptr;
   std::int64_t tasks = 0;
   std::atomic<std::int64_t> next_task{0};
+  std::atomic<std::int64_t> finished_tasks{0};
   std::mutex error_mutex;
   std::int64_t error_task = 0;
   std::exception_ptr error;
@@ -50,6 +52,7 @@ struct Job {
           error = std::current_exception();
         }
       }
+      ++finished_tasks;
     }
   }
 };
@@ -68,16 +71,15 @@ class ThreadPool {
     for (std::thread& helper : helpers_) helper.join();
   }
 
-  // Runs job with `helpers` helper threads besides the calling one; one call at a time.
+  // Runs job on the calling thread and up to `helpers` helper threads; one call at a time. The
+  // caller waits for the tasks, not for the helpers: a helper that wakes only after the caller
+  // has done every task (its core busy with other work) is not waited for.
   void run(Job& job, int helpers) {
     const std::lock_guard call(call_mutex_);
     std::unique_lock lock(mutex_);
-    while (std::ssize(helpers_) < helpers) {
-      helpers_.emplace_back([this, index = static_cast<int>(helpers_.size())] { serve(index); });
-    }
+    while (std::ssize(helpers_) < helpers) helpers_.emplace_back([this] { serve(); });
     job_ = &job;
-    active_helpers_ = helpers;
-    busy_helpers_ = helpers;
+    wanted_helpers_ = helpers;
     ++generation_;
     lock.unlock();
     wake_.notify_all();
@@ -85,25 +87,28 @@ class ThreadPool {
     job.work();
     inside_parallel_for = false;
     lock.lock();
-    done_.wait(lock, [this] { return busy_helpers_ == 0; });
+    done_.wait(lock, [&] { return job.finished_tasks == job.tasks && working_helpers_ == 0; });
     job_ = nullptr;
   }
 
  private:
-  void serve(int index) {
+  void serve() {
     inside_parallel_for = true;
     std::uint64_t seen = 0;
     std::unique_lock lock(mutex_);
     while (true) {
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      wake_.wait(lock, [&] { return stopping_ || (job_ != nullptr && generation_ != seen); });
       if (stopping_) return;
       seen = generation_;
-      if (index >= active_helpers_) continue;
+      if (wanted_helpers_ == 0) continue;
+      --wanted_helpers_;
+      ++working_helpers_;
       Job& job = *job_;
       lock.unlock();
       job.work();
       lock.lock();
-      if (--busy_helpers_ == 0) done_.notify_one();
+      --working_helpers_;
+      done_.notify_one();
     }
   }
 
@@ -112,9 +117,9 @@ class ThreadPool {
   std::condition_variable wake_;
   std::condition_variable done_;
   std::vector<std::thread> helpers_;
-  Job* job_ = nullptr;
-  int active_helpers_ = 0;
-  int busy_helpers_ = 0;
+  Job* job_ = nullptr;       // the job running, null between jobs
+  int wanted_helpers_ = 0;   // helpers the job may still take on
+  int working_helpers_ = 0;  // helpers inside job_->work()
   std::uint64_t generation_ = 0;
   bool stopping_ = false;
 };
