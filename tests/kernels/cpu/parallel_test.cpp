@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <mutex>
@@ -87,6 +89,37 @@ TEST(CpuParallel, RefusesFewerThanOneThread) {
   EXPECT_THROW(cpu::set_thread_count(0), std::invalid_argument);
   cpu::set_thread_count(3);
   EXPECT_EQ(cpu::thread_count(), 3);
+}
+
+// A task that calls parallel_for runs it on its own thread: no deadlock, every index once.
+TEST(CpuParallel, ParallelForInsideATaskRunsEveryIndexOnce) {
+  const ThreadCountGuard guard;
+  cpu::set_thread_count(3);
+  std::vector<std::atomic<int>> hits(8 * 50);
+  cpu::parallel_for(8, [&](std::int64_t outer) {
+    cpu::parallel_for(50, [&](std::int64_t inner) { ++hits[outer * 50 + inner]; });
+  });
+  for (std::size_t i = 0; i < hits.size(); ++i) EXPECT_EQ(hits[i], 1) << "index " << i;
+}
+
+// The default follows OMP_NUM_THREADS where it holds a whole number of at least 1.
+TEST(CpuParallel, DefaultThreadCountFollowsOmpNumThreads) {
+  const char* saved = std::getenv("OMP_NUM_THREADS");
+  const std::string saved_value = saved != nullptr ? saved : "";
+  unsetenv("OMP_NUM_THREADS");
+  const int cores = cpu::default_thread_count();
+  EXPECT_GE(cores, 1);
+  setenv("OMP_NUM_THREADS", "5", 1);
+  EXPECT_EQ(cpu::default_thread_count(), 5);
+  for (const char* ignored : {"0", "-2", "three", "4x", ""}) {
+    setenv("OMP_NUM_THREADS", ignored, 1);
+    EXPECT_EQ(cpu::default_thread_count(), cores) << "OMP_NUM_THREADS='" << ignored << "'";
+  }
+  if (saved != nullptr) {
+    setenv("OMP_NUM_THREADS", saved_value.c_str(), 1);
+  } else {
+    unsetenv("OMP_NUM_THREADS");
+  }
 }
 
 // Every output of `run` with 2 and 3 threads, compared bit for bit with 1 thread's.
