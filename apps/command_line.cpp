@@ -114,6 +114,11 @@ Command parse_command_line(int argc, const char* const* argv) {
                  "without a GPU")
       ->check(CLI::IsMember({"auto", "cuda", "cudnn", "cpu"}))
       ->capture_default_str();
+  app.add_option("--threads", command.threads,
+                 "Threads of the CPU backend (default: OMP_NUM_THREADS where set, else every "
+                 "core). Results are bit for bit the same for any count")
+      ->transform(number_check<std::uint64_t>("a whole number from 1 to 1024",
+                                              [](std::uint64_t v) { return v >= 1 && v <= 1024; }));
   app.add_option("--cuda-graph", command.cuda_graph,
                  "on: capture each training step once as a CUDA graph and replay it (default on "
                  "a GPU); off: launch every kernel of every step")

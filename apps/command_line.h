@@ -36,6 +36,7 @@ struct Command {
   bool model_given = false;  // --model was on the command line (not the default)
   std::string data_dir;      // empty: the model's default folder
   std::string backend = "auto";
+  int threads = 0;  // --threads of the CPU backend; 0: not given, cpu::default_thread_count()
   std::string cuda_graph;  // --cuda-graph on|off; empty: on wherever a GPU trains
   // Per op family (indexed by kiln::OpFamily): "" for the backend's own engine, else "custom" or
   // "cudnn" (--conv, --pool, --activation, --dropout-engine, --softmax).

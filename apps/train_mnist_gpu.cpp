@@ -17,6 +17,7 @@
 
 #include "apps/command_line.h"
 #include "kernels/cpu/backend.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cuda/backend.h"
 #include "kernels/cuda/device.h"
 #include "kernels/engine_mix.h"
@@ -101,9 +102,12 @@ void make_engine(const kiln::app::Command& command, bool quiet, Engine& engine) 
     if (choice == "auto" && !quiet) {
       fmt::print("kiln: no usable GPU ({}); training on the CPU backend\n", device.reason);
     }
+    if (command.threads > 0) kiln::cpu::set_thread_count(command.threads);
     engine.backend = std::make_unique<kiln::cpu::CpuBackend>();
     engine.allocator = kiln::make_host_allocator();
-    engine.description = "cpu (the reference backend, one thread)";
+    const int threads = kiln::cpu::thread_count();
+    engine.description =
+        fmt::format("cpu (the reference backend, {} thread{})", threads, threads == 1 ? "" : "s");
     return;
   }
   if (!device.available) {

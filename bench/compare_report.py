@@ -153,38 +153,68 @@ def kernel_summary(rows):
     }
 
 
-def read_runs(folder):
-    """End-to-end rows: kiln's recipes per engine and PyTorch's per mode, one per model and name."""
+def kiln_run(path, epochs):
+    """kiln's end-to-end row of one --metrics file. Where the recipe validates (fashion-lenet),
+    its test accuracy is that of the weights it keeps, best on validation (the last epoch whose
+    validation loss did not increase, as train_mnist_gpu and bench/pytorch_recipe.py keep them)."""
+    match = re.fullmatch(r"train-(.+)-(custom|cudnn)\.jsonl", path.name)
+    try:
+        seconds = [e["epoch_seconds"] for e in epochs]
+        images = sum(e["images_per_second"] * e["epoch_seconds"] for e in epochs)
+        kept, weights, best = epochs[-1], "final", math.inf
+        for epoch in epochs:
+            if epoch.get("val_loss") is not None and epoch["val_loss"] <= best:
+                best, kept = epoch["val_loss"], epoch
+                weights = f"best on validation (epoch {epoch['epoch']})"
+        test_acc = kept["test_acc"]
+    except KeyError as error:
+        raise InputError(f"{path}: an epoch without the field {error}") from None
+    return {"name": f"kiln-{match.group(2)}", "model": match.group(1), "epochs": len(epochs),
+            "epoch_seconds": sum(seconds) / len(seconds),
+            "images_per_second": images / sum(seconds) if sum(seconds) else 0.0,
+            "test_acc": test_acc, "weights": weights}
+
+
+def peer_run(path):
+    peer = read_json(path)
+    try:
+        return {"name": peer["name"], "model": peer["model"], "epochs": peer["epochs"],
+                "epoch_seconds": peer["epoch_seconds"],
+                "images_per_second": peer["images_per_second"], "test_acc": peer["test_acc"],
+                "weights": peer.get("weights", "?"), "allow_tf32": peer.get("allow_tf32")}
+    except KeyError as error:
+        raise InputError(f"{path}: no field {error}") from None
+
+
+def read_runs(folder, problems=None):
+    """End-to-end rows: kiln's recipes per engine and PyTorch's per mode, one per model and name.
+    An unreadable file raises InputError, or, given a list `problems`, is left out and named
+    there, so that the other rows stay."""
     rows = []
-    for path in sorted(Path(folder).glob("train-*.jsonl")):
-        match = re.fullmatch(r"train-(.+)-(custom|cudnn)\.jsonl", path.name)
-        if not match:
-            continue
+
+    def guarded(path, read):
+        try:
+            row = read(path)
+        except InputError as error:
+            if problems is None:
+                raise
+            problems.append(str(error))
+            return
+        if row:
+            rows.append(row)
+
+    def kiln(path):
         try:
             epochs = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
         except ValueError as error:
             raise InputError(f"{path}: not JSON Lines: {error}") from None
-        if not epochs:
-            continue
-        try:
-            seconds = [e["epoch_seconds"] for e in epochs]
-            images = sum(e["images_per_second"] * e["epoch_seconds"] for e in epochs)
-            test_acc = epochs[-1]["test_acc"]
-        except KeyError as error:
-            raise InputError(f"{path}: an epoch without the field {error}") from None
-        rows.append({"name": f"kiln-{match.group(2)}", "model": match.group(1),
-                     "epochs": len(epochs), "epoch_seconds": sum(seconds) / len(seconds),
-                     "images_per_second": images / sum(seconds) if sum(seconds) else 0.0,
-                     "test_acc": test_acc})
+        return kiln_run(path, epochs) if epochs else None
+
+    for path in sorted(Path(folder).glob("train-*.jsonl")):
+        if re.fullmatch(r"train-(.+)-(custom|cudnn)\.jsonl", path.name):
+            guarded(path, kiln)
     for path in sorted(Path(folder).glob("peer-*.json")):
-        peer = read_json(path)
-        try:
-            rows.append({"name": peer["name"], "model": peer["model"], "epochs": peer["epochs"],
-                         "epoch_seconds": peer["epoch_seconds"],
-                         "images_per_second": peer["images_per_second"],
-                         "test_acc": peer["test_acc"], "allow_tf32": peer.get("allow_tf32")})
-        except KeyError as error:
-            raise InputError(f"{path}: no field {error}") from None
+        guarded(path, peer_run)
     return rows
 
 
@@ -222,11 +252,15 @@ def gaps(summary, speedups):
     return found
 
 
-def compare(bench_json, runs_folder):
-    """The whole comparison as one JSON-ready dict."""
-    rows, peaks = kernel_rows(read_json(bench_json)) if bench_json else ([], peak_rates([]))
+def compare(bench_json, runs_folder, problems=None, bench_results=None):
+    """The whole comparison as one JSON-ready dict: of the benchmark JSON file bench_json, or of
+    its parsed contents bench_results. With a list `problems`, an unreadable run file is named
+    there and left out instead of raising InputError."""
+    if bench_json:
+        bench_results = read_json(bench_json)
+    rows, peaks = kernel_rows(bench_results) if bench_results else ([], peak_rates([]))
     summary = kernel_summary(rows)
-    end_to_end = read_runs(runs_folder) if runs_folder else []
+    end_to_end = read_runs(runs_folder, problems) if runs_folder else []
     speedups = end_to_end_summary(end_to_end)
     return {"peaks": peaks, "kernels": rows, "kernel_summary": summary,
             "end_to_end": end_to_end, "speedups": speedups, "gaps": gaps(summary, speedups)}
@@ -261,12 +295,12 @@ def markdown(comparison, heading="#"):
            f"| goal rows ({', '.join(GOAL_FAMILIES)} at the recipe batches, "
            f"{summary['goal_rows']} rows) | {number(summary['goal_geomean'])} |", "",
            f"{heading} End to end, same GPU, same run", "",
-           "| model | run | epochs | epoch s | images/s | test accuracy |",
-           "| --- | --- | ---: | ---: | ---: | ---: |"]
+           "| model | run | epochs | epoch s | images/s | test accuracy | of the weights |",
+           "| --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for r in comparison["end_to_end"]:
         md.append(f"| {r['model']} | {r['name']} | {r['epochs']} | "
                   f"{number(r['epoch_seconds'], 3)} | {number(r['images_per_second'], 0)} | "
-                  f"{number(100 * r['test_acc'], 2, '%')} |")
+                  f"{number(100 * r['test_acc'], 2, '%')} | {r.get('weights', '?')} |")
     tf32 = sorted({json.dumps(r["allow_tf32"], sort_keys=True) for r in comparison["end_to_end"]
                    if r.get("allow_tf32") is not None})
     if tf32:
@@ -283,14 +317,14 @@ def chart(comparison, path):
     """Custom / cuDNN per kernel row at the recipe batches, log scale, 1 marked. False when
     matplotlib is missing or there is nothing to draw."""
     rows = [r for r in comparison["kernels"] if r["ratio"] and at_recipe_batch(r)]
+    if not rows:  # before matplotlib, whose import takes seconds
+        return False
     try:
         import matplotlib
         import matplotlib.ticker
         matplotlib.use("Agg")
         from matplotlib import pyplot
     except ImportError:
-        return False
-    if not rows:
         return False
     figure, axes = pyplot.subplots(figsize=(8, 0.3 * len(rows) + 1.5))
     labels = [f"{r['model']} {r['layer']} {r['op']}" for r in rows]

@@ -394,7 +394,9 @@ def run(args):
             "epochs": len(epoch_seconds), "steps": steps,
             "epoch_seconds": sum(epoch_seconds) / max(len(epoch_seconds), 1),
             "images_per_second": trained_images / trained_seconds if trained_seconds else 0,
-            "test_acc": correct / len(x_test)}
+            "test_acc": correct / len(x_test),
+            "weights": "final" if best_state is None
+            else f"best on validation (epoch {best_epoch})"}
         args.json.write_text(json.dumps(summary, indent=1) + "\n")
 
 

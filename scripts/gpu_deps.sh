@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Prepares what scripts/gpu_check.sh needs on the GPU machine, which has no network and no package
 # installs: downloads (never installs) the Debian packages of the build's host libraries into the
-# git-ignored folder .deps/, and stamps the source tree so the check can name the commit it built
-# even though .git does not travel. Run here, on a Debian 12 development machine, right before
-# each GPU run; carry .deps and data (see GPU.md). Idempotent: downloads only what is missing.
+# git-ignored folder .deps/, and says whether the tree, .deps and data fit what travels. Run here,
+# on a Debian 12 development machine, before a GPU loan; carry .deps and data, and pass the
+# commit as KILN_COMMIT (README, "On a GPU"). Idempotent: downloads only what is missing.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +22,7 @@ packages=(
   libstb-dev libstb0                               # libstb-dev's libstb.so links into libstb0
 )
 
-# The source stamp and the size of what travels are read from git.
+# The size of what travels is read from git.
 if ! git -C "$root" rev-parse --verify -q HEAD >/dev/null 2>&1; then
   echo "gpu_deps: $root is not a git checkout with a commit" >&2
   exit 1
@@ -65,20 +65,15 @@ if ((${#missing[@]} > 0)); then
   mv "$partial"/*.deb "$deps/"
 fi
 
-# The source stamp: the commit, how many paths differ from it, and a checksum of every file that
-# travels (tracked or untracked, not ignored; a deleted tracked file does not), so gpu_check.sh
-# can tell whether the tree it built is the one stamped here.
+# What travels: tracked and untracked files that git does not ignore (a deleted tracked file does
+# not), plus the carried .deps and data.
 cd "$root"
 travelling=()
 while IFS= read -r -d '' file; do
   if [[ -f $file ]]; then travelling+=("$file"); fi
 done < <(git ls-files -z --cached --others --exclude-standard)
-changed=$(GIT_OPTIONAL_LOCKS=0 git status --porcelain | wc -l)
-printf 'commit %s\nuncommitted_paths %s\nstamped %s\n' "$(git rev-parse HEAD)" "$changed" \
-  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$deps/source.txt"
-sha256sum "${travelling[@]}" >"$deps/source.sha256"
 
-bytes() { du -cb "$@" | tail -n 1 | cut -f 1; }
+bytes() { du -cbH "$@" | tail -n 1 | cut -f 1; }
 tree_bytes=$(bytes "${travelling[@]}")
 deps_bytes=$(bytes "$deps")
 data_bytes=0

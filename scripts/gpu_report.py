@@ -1,19 +1,21 @@
 #!/usr/bin/env python3
-"""Writes report.json and report.md of one GPU check run and prints its short table last.
+"""Writes report.json and report.md of a GPU check (scripts/gpu_check.sh) and prints its table.
 
-    scripts/gpu_report.py OUT_DIR BUILD_DIR
+    scripts/gpu_report.py --logs LOGS --build BUILD --out OUT --stage A|B [--dry-run] [--final]
 
-Reads what scripts/gpu_check.sh left: OUT_DIR/logs/{steps,environment}.tsv, the step logs,
-logs/tests.json (ctest's test list with labels), ctest.xml, kernel_bench.json, the recipes'
-metrics and PyTorch's summaries in logs/ (compared by bench/compare_report.py, whose tables and
-chart.png join the report) and BUILD_DIR/CMakeCache.txt. Each step's status comes from its exit
-code and is then refined from what it produced: a step that ran but could not reach a GPU is
-'no-gpu', never 'pass'.
-Exits 1 when any step failed, or when the machine has a GPU and a step did not use it.
-Standard library only (matplotlib draws the chart where it is installed): it runs on the GPU
-machine's python3.
+Reads what the stages left in LOGS: steps.tsv (stage, step, status, seconds, detail), running/
+(the steps under way: in the last report of a stage cut off at its limit, where it stopped),
+environment.tsv (the probe), the step logs, tests.json (ctest's listing), ctest-*.xml,
+kernel_bench-*.json, the recipes' metrics and PyTorch's summaries (compared by
+bench/compare_report.py, whose tables and, with --final, chart.png join the report), and
+BUILD/CMakeCache.txt. Each step's status comes from its exit code and is then refined from what it
+produced: a step that could not reach a GPU is 'no-gpu', never 'pass', and with a GPU present it
+fails. An input that cannot be read is named, and every other table stays.
+Exits (with --final) 1 when a step failed, or when no GPU was found and this is no dry run.
+Standard library only (matplotlib draws the chart where it is installed).
 """
 
+import argparse
 import json
 import re
 import sys
@@ -24,35 +26,42 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import compare_report  # noqa: E402
 
 # Statuses that fail the check anywhere, and those that fail it only where a GPU is present.
-FAILED = {"fail", "timeout", "skipped"}
+FAILED = {"fail", "timeout", "skipped", "running", "killed"}
 FAILED_WITH_GPU = {"no-gpu", "unavailable"}
+TOOLS = ("memcheck", "racecheck", "initcheck", "synccheck")
+# What a program prints when it finds no usable GPU (tests/support/gpu.h, train_mnist_gpu,
+# kernel_bench, bench/pytorch_recipe.py, compute-sanitizer).
+NO_GPU = re.compile(r"KILN_REQUIRE_GPU=1 requires a GPU: (.*)|no usable (?:GPU|CUDA device): (.*)"
+                    r"|(PyTorch sees no GPU)|(?:Device|device) not supported|no CUDA-capable device")
+GPU_SKIP = re.compile(r"GPU test skipped: (.*)")
 CMAKE_FOUND = ["GTest_DIR", "benchmark_DIR", "CLI11_DIR", "fmt_DIR", "ZLIB_INCLUDE_DIR",
                "ZLIB_LIBRARY_RELEASE", "Random123_INCLUDE_DIR", "CUDNN_INCLUDE_DIR",
                "CUDNN_LIBRARY", "CMAKE_CUDA_COMPILER", "CMAKE_CXX_COMPILER",
-               "CMAKE_CUDA_ARCHITECTURES"]
-LOG_TAIL_LINES = 40
-
-
-def read_tsv(path):
-    if not path.exists():
-        return []
-    return [line.split("\t") for line in path.read_text().splitlines() if line]
+               "CMAKE_CUDA_ARCHITECTURES", "KILN_WITH_CUDNN", "KILN_PYTHON"]
+LOG_TAIL_LINES = 30
 
 
 def read_text(path):
-    return path.read_text(errors="replace") if path.exists() else ""
-
-
-def load(path, parse):
-    """The parsed file, or None when it is missing or cut short (a step killed mid-write)."""
     try:
-        return parse(path) if path.exists() else None
-    except (ValueError, ElementTree.ParseError):
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def read_tsv(path):
+    return [line.split("\t") for line in read_text(path).splitlines() if line]
+
+
+def load(path, parse, problems):
+    """The parsed file; None when it is missing, or cut short or broken (then named in
+    problems)."""
+    if not path.exists():
         return None
-
-
-def read_json(path):
-    return json.loads(path.read_text())
+    try:
+        return parse(path)
+    except (OSError, ValueError, ElementTree.ParseError) as error:
+        problems.append(f"{path.name}: unreadable ({str(error).splitlines()[0]})")
+        return None
 
 
 def cmake_cache(build):
@@ -64,9 +73,9 @@ def cmake_cache(build):
     return values
 
 
-def test_labels(logs):
+def test_labels(logs, problems):
     """ctest's test name -> labels, from `ctest --show-only=json-v1`."""
-    listing = load(logs / "tests.json", read_json) or {}
+    listing = load(logs / "tests.json", lambda p: json.loads(p.read_text()), problems) or {}
     labels = {}
     for test in listing.get("tests", []):
         props = {p["name"]: p["value"] for p in test.get("properties", [])}
@@ -74,137 +83,275 @@ def test_labels(logs):
     return labels
 
 
-def ctest_results(xml_path, labels):
-    junit = load(xml_path, ElementTree.parse)
+def skip_reason(output):
+    """Why a GoogleTest test skipped: the message after its "Skipped" line."""
+    gpu = GPU_SKIP.search(output)
+    if gpu:
+        return "no GPU: " + gpu.group(1).strip()
+    lines = output.splitlines()
+    for i, line in enumerate(lines):
+        if line.rstrip().endswith(": Skipped") and i + 1 < len(lines) and lines[i + 1].strip():
+            return lines[i + 1].strip()
+    return "no reason printed"
+
+
+def ctest_results(xml_path, labels, problems):
+    """Outcomes of one ctest run's JUnit file: passed, failed, no-gpu (a GPU test that failed only
+    because KILN_REQUIRE_GPU found no GPU) and skipped, with each skip's reason."""
+    junit = load(xml_path, ElementTree.parse, problems)
     if junit is None:
         return None
-    results = {"passed": [], "failed": [], "skipped": []}
-    skip_reasons = set()
+    results = {"passed": [], "failed": [], "no-gpu": [], "skipped": []}
+    skips, no_gpu_reasons = {}, set()
     for case in junit.getroot().iter("testcase"):
         name = case.get("name")
-        if case.find("failure") is not None or case.find("error") is not None:
-            outcome = "failed"
+        output = case.findtext("system-out") or ""
+        if case.find("failure") is not None or case.find("error") is not None or \
+                case.get("status") == "fail":
+            found = NO_GPU.search(output)
+            if found:  # the test stopped in its set-up, the body never ran
+                results["no-gpu"].append(name)
+                no_gpu_reasons.add(next(g for g in found.groups() if g) if any(found.groups())
+                                   else found.group(0))
+                continue
+            results["failed"].append(name)
         elif case.find("skipped") is not None or case.get("status") in ("notrun", "disabled"):
-            outcome = "skipped"
-            output = case.findtext("system-out") or ""
-            skip_reasons.update(re.findall(r"GPU test skipped: (.*)", output))
+            results["skipped"].append(name)
+            skips.setdefault(skip_reason(output), []).append(name)
         else:
-            outcome = "passed"
-        results[outcome].append(name)
+            results["passed"].append(name)
     by_label = {}
     for outcome, names in results.items():
         for name in names:
             for label in labels.get(name, ["(none)"]):
-                by_label.setdefault(label, {"passed": 0, "failed": 0, "skipped": 0})
-                by_label[label][outcome] += 1
-    gpu_skipped = [n for n in results["skipped"] if "gpu" in labels.get(n, [])]
-    return {
-        "total": sum(len(v) for v in results.values()),
-        "passed": len(results["passed"]),
-        "failed": len(results["failed"]),
-        "skipped": len(results["skipped"]),
-        "by_label": by_label,
-        "failed_tests": results["failed"],
-        "skipped_tests": results["skipped"],
-        "gpu_skipped_tests": gpu_skipped,
-        "gpu_skip_reasons": sorted(skip_reasons),
-    }
+                counts = by_label.setdefault(label, {key: 0 for key in results})
+                counts[outcome] += 1
+    return {"total": sum(len(v) for v in results.values()),
+            **{outcome: len(names) for outcome, names in results.items()},
+            "by_label": by_label, "failed_tests": results["failed"],
+            "no_gpu_tests": results["no-gpu"], "no_gpu_reasons": sorted(no_gpu_reasons),
+            "skips": skips}
 
 
-def benchmark_rows(json_path):
-    results = load(json_path, read_json)
-    if results is None:
-        return None
+def kernel_name(signature):
+    """The kernel's name without its parameter list: "kiln::cuda::(anonymous namespace)::relu<float>"
+    of "void kiln::cuda::(anonymous namespace)::relu<float>(const float *, int)"."""
+    signature = signature.strip()
+    if signature.endswith(")"):
+        depth = 0
+        for i in range(len(signature) - 1, -1, -1):
+            depth += {")": 1, "(": -1}.get(signature[i], 0)
+            if depth == 0:
+                return signature[:i].strip()
+    return signature
+
+
+def sanitizer_run(log):
+    """One compute-sanitizer log: its summary (None when it never got there) and its errors,
+    each with its kind, kernel, source line and whether the kernel is kiln's or a library's."""
+    summary = re.findall(r"^========= ERROR SUMMARY: (\d+) errors?", log, re.M)
+    race = re.findall(r"^========= RACECHECK SUMMARY: (\d+) hazards? displayed "
+                      r"\((\d+) errors?, (\d+) warnings?\)", log, re.M)
+    errors, warnings = None, 0
+    if race:
+        errors, warnings = int(race[-1][1]), int(race[-1][2])
+    elif summary:
+        errors = int(summary[-1])
+    found = []
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        # A report is an unindented line (after the prefix) with a device frame, on it or on the
+        # indented lines after it, or a host backtrace (a failed API call). Warnings (racecheck's)
+        # count in the summary only.
+        match = re.match(r"^========= (?!\s)(.+)$", line)
+        if not match or match.group(1).startswith(("Warning", "ERROR SUMMARY",
+                                                   "RACECHECK SUMMARY")):
+            continue
+        frames = [match.group(1)]
+        for follow in lines[i + 1:]:
+            if not re.match(r"^=========\s{2,}\S", follow):
+                break
+            frames.append(follow)
+        frame = next((f for f in (re.search(r"\bat (?:void )?(.+?)\+0x[0-9a-f]+"
+                                            r"(?: in (.+?):(\d+))?", text) for text in frames)
+                      if f), None)
+        if frame is None and not any("Host Frame" in f or "host backtrace" in f for f in frames):
+            continue
+        kernel = kernel_name(frame.group(1)) if frame else "(host API call)"
+        path = (frame.group(2) or "") if frame else ""
+        source = f"{Path(path).name}:{frame.group(3)}" if path else "(no source line)"
+        owner = ("kiln" if "kiln::" in kernel or "/kernels/" in path
+                 else "host API" if frame is None else "library (cuBLAS/cuDNN/CUB)")
+        kind = re.sub(r"\s+at (?:void )?.+$", "", match.group(1)).strip()
+        found.append({"kind": kind, "kernel": kernel, "source": source, "owner": owner})
+    return {"errors": errors, "warnings": warnings, "reports": found}
+
+
+def sanitizer_summary(steps, logs):
+    """Per tool: programs run to their summary out of those meant to, errors (kiln's and the
+    libraries'), warnings, and each distinct error with the programs that hit it."""
+    tools = {}
+    for tool in TOOLS:
+        runs = [s for s in steps
+                if s["name"].startswith(f"sanitizer.{tool}.") and not s["superseded"]]
+        if not runs:
+            continue
+        entry = {"programs": len(runs), "finished": 0, "errors": 0, "warnings": 0,
+                 "kiln_errors": 0, "library_errors": 0, "not_finished": [], "errors_found": {}}
+        for s in runs:
+            program = s["name"].removeprefix(f"sanitizer.{tool}.")
+            result = s.get("sanitizer")
+            if not result or result["errors"] is None or s["status"] in (
+                    "no-gpu", "running", "killed"):
+                entry["not_finished"].append(f"{program} ({s['status']})")
+                continue
+            entry["finished"] += 1
+            entry["errors"] += result["errors"]
+            entry["warnings"] += result["warnings"]
+            for report in result["reports"]:
+                key = f"{report['kind']} | {report['kernel']} | {report['source']}"
+                seen = entry["errors_found"].setdefault(key, dict(report, count=0, programs=[]))
+                seen["count"] += 1
+                if program not in seen["programs"]:
+                    seen["programs"].append(program)
+                side = "kiln_errors" if report["owner"] == "kiln" else "library_errors"
+                entry[side] += 1
+        entry["complete"] = entry["finished"] == entry["programs"]
+        tools[tool] = entry
+    return tools
+
+
+def benchmark_rows(logs, problems):
+    """All kernel_bench-*.json files as one Google Benchmark result, and one row per benchmark
+    (its median or its error)."""
+    merged, rows, errored = {"benchmarks": []}, [], set()
+    for path in sorted(logs.glob("kernel_bench-*.json")):
+        results = load(path, lambda p: json.loads(p.read_text()), problems)
+        if results is None:
+            continue
+        merged["benchmarks"] += results.get("benchmarks", [])
     to_us = compare_report.TO_MICROSECONDS
-    rows, errored = [], set()
-    for bench in results.get("benchmarks", []):
-        name = bench.get("run_name", bench["name"])
+    for bench in merged["benchmarks"]:
+        name = bench.get("run_name", bench.get("name", "?"))
         if bench.get("error_occurred"):
-            # Each repetition reports the error again: one row per benchmark is enough.
-            if name not in errored:
+            if name not in errored:  # each repetition reports it again
                 errored.add(name)
                 rows.append({"name": name, "error": bench.get("error_message", "")})
-        elif bench.get("aggregate_name", "median") == "median":
-            rows.append({
-                "name": name,
-                "median_us": bench["real_time"] * to_us[bench.get("time_unit", "ns")],
-            })
-    return rows
+        elif bench.get("aggregate_name") == "median":
+            rows.append({"name": name, "median_us": bench["real_time"]
+                         * to_us[bench.get("time_unit", "ns")]})
+    return merged, rows
 
 
-def refine(step, gpu_present, logs, ctest, benchmarks):
+def no_gpu_reason(log):
+    found = NO_GPU.search(log)
+    if not found:
+        return None
+    return next((g for g in found.groups() if g), found.group(0)).strip()
+
+
+def refine(step, logs, tests, problems):
     """Turns an exit code into what the step showed: counts, errors, or that no GPU was used."""
     name, status = step["name"], step["status"]
-    log = read_text(logs / f"{name}.log")
-    no_gpu_reason = None
     if status not in ("pass", "fail"):
         return
-    if name == "ctest":
-        if ctest is None:
+    log = read_text(logs / f"{name}.log")
+    lines = [line for line in log.splitlines() if line.strip()]
+    no_gpu = None
+    if name.startswith("ctest."):
+        result = tests.get(name)
+        if result is None:
             step["status"] = "fail"
-            step["detail"] = f"no readable ctest.xml {step['detail']}".strip()
+            step["detail"] = f"no readable {name.replace('.', '-')}.xml {step['detail']}".strip()
             return
-        step["detail"] = (f"{ctest['passed']} passed, {ctest['failed']} failed, "
-                          f"{ctest['skipped']} skipped of {ctest['total']}")
-        if ctest["gpu_skipped_tests"]:
-            no_gpu_reason = (f"{len(ctest['gpu_skipped_tests'])} GPU tests skipped: "
-                             + ("; ".join(ctest["gpu_skip_reasons"]) or "no reason printed"))
+        exit_detail = step["detail"]
+        step["detail"] = (f"{result['passed']} passed, {result['failed']} failed, "
+                          f"{result['skipped']} skipped, {result['no-gpu']} found no GPU, "
+                          f"of {result['total']}")
+        if result["no-gpu"] and not result["failed"]:
+            no_gpu = "; ".join(result["no_gpu_reasons"])
+        elif status == "fail" and not result["failed"]:
+            step["detail"] += f"; yet ctest failed ({exit_detail}): see its log"
     elif name.startswith("sanitizer."):
-        summary = re.findall(r"ERROR SUMMARY: (\d+) errors?", log)
-        ran = re.findall(r"\[  PASSED  \] (\d+) tests?", log)
-        step["detail"] = (f"{summary[-1] if summary else '?'} errors, "
-                          f"{ran[-1] if ran else 0} tests passed")
-        if "[  SKIPPED ]" in log:
-            no_gpu_reason = "its GPU tests were skipped under the sanitizer"
-    elif name == "bench":
-        if benchmarks is None:
-            step["status"] = "fail"
-            step["detail"] = f"no readable kernel_bench.json {step['detail']}".strip()
-            return
-        errors = sorted({row["error"] for row in benchmarks if "error" in row})
-        measured = [row for row in benchmarks if "error" not in row]
-        step["detail"] = f"{len(measured)} benchmarks measured"
-        if errors and not measured and all(e.startswith("no GPU") for e in errors):
-            no_gpu_reason = "all benchmarks skipped: " + "; ".join(errors)
-        elif errors:
-            step["status"], step["detail"] = "fail", "benchmark errors: " + "; ".join(errors)
-            return
-    elif name.startswith("pytorch."):
-        lines = [line for line in log.splitlines() if line.strip()]
-        step["detail"] = lines[-1] if lines else "no output"
-    elif name.startswith("train."):
-        lines = [line for line in log.splitlines() if line.strip()]
-        step["detail"] = lines[-1] if lines else "no output"
-        device = next((line for line in lines if line.startswith("device: ")), "")
-        if device.startswith("device: no GPU"):
-            no_gpu_reason = device.removeprefix("device: ")
-    if not no_gpu_reason:
+        result = sanitizer_run(log)
+        step["sanitizer"] = result
+        if result["errors"] is None:
+            no_gpu = no_gpu_reason(log)
+            step["detail"] = "no summary: " + (lines[-1] if lines else "no output")
+            if not no_gpu:
+                step["status"] = "fail"
+        else:
+            kiln = sum(r["owner"] == "kiln" for r in result["reports"])
+            step["detail"] = (f"{result['errors']} errors ({kiln} in kiln's kernels, "
+                              f"{len(result['reports']) - kiln} elsewhere)"
+                              + (f", {result['warnings']} warnings" if result["warnings"] else ""))
+            if result["errors"]:
+                step["status"] = "fail"
+            elif status == "fail":
+                no_gpu = no_gpu_reason(log)
+                if not no_gpu:
+                    step["detail"] += "; the tests failed under the sanitizer"
+    elif name.startswith("bench."):
+        part = name.removeprefix("bench.")
+        path = logs / f"kernel_bench-{part}.json"
+        results = load(path, lambda p: json.loads(p.read_text()), [])
+        no_gpu = no_gpu_reason(log)
+        if results is None:
+            if not no_gpu:
+                step["status"] = "fail"
+                step["detail"] = f"no readable {path.name} {step['detail']}".strip()
+        else:
+            errors = sorted({b.get("error_message", "") for b in results.get("benchmarks", [])
+                             if b.get("error_occurred")})
+            medians = [b for b in results.get("benchmarks", []) if b.get("aggregate_name")
+                       == "median"]
+            step["detail"] = f"{len(medians)} rows measured"
+            if errors:
+                step["status"] = "fail"
+                step["detail"] += "; errors: " + "; ".join(errors)
+    elif name.startswith(("train.", "pytorch.")):
+        no_gpu = no_gpu_reason(log)
+        step["detail"] = "" if no_gpu else lines[-1] if lines else "no output"
+    if not no_gpu:
         return
-    if gpu_present:
-        step["status"] = "fail"
-        no_gpu_reason = "ON A MACHINE WITH A GPU (device not found): " + no_gpu_reason
-    elif status == "pass":
-        step["status"] = "no-gpu"
-    # Counts stay beside the reason; a line of output does not.
-    counted = name == "ctest" or name.startswith("sanitizer.")
-    step["detail"] = f"{step['detail']}; {no_gpu_reason}" if counted else no_gpu_reason
+    step["status"] = "no-gpu"
+    step["detail"] = f"{step['detail']}; no GPU: {no_gpu}" if step["detail"] else f"no GPU: {no_gpu}"
 
 
-def failed_steps(steps, gpu_present):
-    return [s["name"] for s in steps
-            if s["status"] in FAILED or (gpu_present and s["status"] in FAILED_WITH_GPU)]
+def read_steps(logs):
+    steps = [{"stage": r[0], "name": r[1], "status": r[2], "seconds": r[3],
+              "detail": r[4] if len(r) > 4 else ""}
+             for r in read_tsv(logs / "steps.tsv") if len(r) >= 4]
+    running = logs / "running"
+    for marker in sorted(running.iterdir()) if running.is_dir() else []:
+        steps.append({"stage": "?", "name": marker.name, "status": "running", "seconds": "-",
+                      "detail": "under way when this report was written: if it is a stage's "
+                                "last, the stage was cut off here"})
+    # A step run again (stage B's memcheck of what A did not finish) counts by its last run.
+    last = {s["name"]: i for i, s in enumerate(steps)}
+    for i, step in enumerate(steps):
+        step["superseded"] = last[step["name"]] != i
+    return steps
 
 
-def verdict(steps, failed, gpu_present):
+def verdict(steps, gpu_present, dry_run, final):
+    failed = [s["name"] for s in steps if not s["superseded"] and (
+        s["status"] in FAILED or (gpu_present and s["status"] in FAILED_WITH_GPU))]
+    stages = sorted({s["stage"] for s in steps if s["stage"] in ("A", "B")})
+    scope = f"stage{'s' if len(stages) > 1 else ''} {' and '.join(stages) or 'none'}"
+    if not final:
+        under_way = [s["name"] for s in steps if s["status"] == "running"]
+        return failed, "INCOMPLETE", (f"{scope} under way or cut off at "
+                                      f"{', '.join(under_way) or 'a step boundary'}")
     if failed:
-        not_run = [s["name"] for s in steps if s["status"] == "skipped"]
-        ran = [name for name in failed if name not in not_run]
-        return "FAIL", "; ".join(part for part in (
-            f"failed: {', '.join(ran)}" if ran else "",
-            f"not run: {', '.join(not_run)}" if not_run else "") if part)
-    if not gpu_present:
-        return "NO GPU", "built and tested without a GPU: nothing here is GPU evidence"
-    return "PASS", "every step passed on the GPU"
+        return failed, "FAIL", f"{scope}: did not pass: {', '.join(failed)}"
+    if gpu_present:
+        return failed, "PASS", f"{scope}: every step passed on the GPU"
+    no_gpu = sum(s["status"] == "no-gpu" for s in steps)
+    if dry_run:
+        return failed, "DRY RUN", (f"{scope}: every step that needs no GPU passed; {no_gpu} "
+                                   "GPU steps found no GPU, as they must here")
+    return failed, "NO GPU", f"{scope}: no GPU found, so nothing here is GPU evidence"
 
 
 def archive_name(env):
@@ -215,169 +362,161 @@ def archive_name(env):
 
 def table(steps):
     width = max([len(s["name"]) for s in steps] + [4])
-    lines = [f"{'step':<{width}}  {'status':<11} {'seconds':>7}  detail"]
-    lines += [f"{s['name']:<{width}}  {s['status']:<11} {s['seconds']:>7}  {s['detail']}"
-              for s in steps]
+    lines = [f"{'':2}{'step':<{width}}  {'status':<11} {'seconds':>7}  detail"]
+    lines += [f"{s['stage']:<2}{s['name']:<{width}}  {s['status']:<11} {s['seconds']:>7}  "
+              f"{s['detail']}" for s in steps]
     return "\n".join(lines)
-
-
-def cudnn_version(cache):
-    """cuDNN's version from the cudnn_version.h that CMake found, or None."""
-    header = Path(cache.get("CUDNN_INCLUDE_DIR", "")) / "cudnn_version.h"
-    parts = dict(re.findall(r"#define CUDNN_(MAJOR|MINOR|PATCHLEVEL)\s+(\d+)", read_text(header)))
-    return ".".join(parts[k] for k in ("MAJOR", "MINOR", "PATCHLEVEL")) if len(parts) == 3 else None
-
-
-def sanitizer_errors(steps):
-    """Error count per compute-sanitizer tool, summed over the GPU test binaries; None where a
-    tool did not run to its summary."""
-    counts = {}
-    for tool in ("memcheck", "racecheck", "initcheck", "synccheck"):
-        runs = [s for s in steps if s["name"].startswith(f"sanitizer.{tool}.")]
-        found = [re.match(r"(\d+) errors", s["detail"]) for s in runs]
-        counts[tool] = sum(int(m.group(1)) for m in found) if runs and all(found) else None
-    return counts
-
-
-def train_rows(comparison):
-    """The issue's "train" rows: kiln's own runs, from the comparison's end-to-end table."""
-    return [{"model": r["model"], "backend": "cuda" if r["name"] == "kiln-custom" else "cudnn",
-             "epochs": r["epochs"], "test_acc": r["test_acc"],
-             "epoch_seconds": r["epoch_seconds"], "images_per_second": r["images_per_second"]}
-            for r in comparison["end_to_end"] if r["name"].startswith("kiln-")]
 
 
 def markdown(report, logs):
     env, steps = report["environment"], report["steps"]
     md = [f"# kiln GPU check: {report['verdict']}", "",
           f"**{report['verdict']}**: {report['verdict_detail']}", "",
-          "| | |", "| --- | --- |",
-          f"| GPU | {env.get('gpu', '?')} {env.get('gpu_memory', '')} |",
-          f"| driver | {env.get('driver', '?')} |",
-          f"| commit | {env.get('commit', '?')} ({env.get('commit_source', '?')}) |",
-          f"| date | {env.get('date', '?')} |",
-          f"| archive as | `bench/results/{report['archive_name']}/` |", "",
-          "## Steps", "", "| step | status | seconds | detail |", "| --- | --- | --- | --- |"]
-    md += [f"| {s['name']} | {s['status']} | {s['seconds']} | {s['detail']} |" for s in steps]
+          "| | |", "| --- | --- |"]
+    for key, title in (("gpu", "GPU"), ("gpu_memory", "GPU memory"), ("driver", "driver"),
+                       ("driver_cuda", "driver's CUDA"), ("nvcc", "CUDA (nvcc)"),
+                       ("cublas", "cuBLAS"), ("cudnn", "cuDNN"), ("torch", "PyTorch"),
+                       ("commit", "commit"), ("commit_source", "commit from"), ("date", "date")):
+        md.append(f"| {title} | {env.get(key, '?')} |")
+    md += [f"| archive as | `bench/results/{report['archive_name']}/` |", "",
+           "## Steps", "", "| stage | step | status | seconds | detail |",
+           "| --- | --- | --- | --- | --- |"]
+    md += [f"| {s['stage']} | {s['name']} | {s['status']} | {s['seconds']} | {s['detail']}"
+           f"{' (run again later)' if s['superseded'] else ''} |" for s in steps]
+    if report["problems"]:
+        md += ["", "Inputs that could not be read (the rest of the report stands):", ""]
+        md += [f"- {problem}" for problem in report["problems"]]
 
-    ctest = report["ctest"]
-    md += ["", "## Tests (ctest, label `repo` excluded)", ""]
-    if ctest is None:
-        md.append("No ctest results (ctest did not run).")
-    else:
-        md.append(f"{ctest['total']} tests: {ctest['passed']} passed, {ctest['failed']} failed, "
-                  f"{ctest['skipped']} skipped.")
-        md += ["", "| label | passed | failed | skipped |", "| --- | --- | --- | --- |"]
-        md += [f"| {label} | {c['passed']} | {c['failed']} | {c['skipped']} |"
-               for label, c in sorted(ctest["by_label"].items())]
-        if ctest["gpu_skipped_tests"]:
-            loud = ("**GPU TESTS SKIPPED ON A MACHINE WITH A GPU: the device was not found.**"
-                    if report["gpu_present"] else "GPU tests skipped: no GPU on this machine.")
-            md += ["", loud, "Reason printed: " + ("; ".join(ctest["gpu_skip_reasons"]) or "none"),
-                   "", "Skipped: " + ", ".join(ctest["gpu_skipped_tests"])]
-        if ctest["failed_tests"]:
-            md += ["", "Failed: " + ", ".join(ctest["failed_tests"])]
+    for name, result in report["tests"].items():
+        md += ["", f"## Tests: {name}", ""]
+        if result is None:
+            md.append("No readable JUnit file (ctest did not finish).")
+            continue
+        md.append(f"{result['total']} tests: {result['passed']} passed, {result['failed']} "
+                  f"failed, {result['skipped']} skipped, {result['no-gpu']} found no GPU.")
+        md += ["", "| label | passed | failed | skipped | no GPU |", "| --- | --- | --- | --- | --- |"]
+        md += [f"| {label} | {c['passed']} | {c['failed']} | {c['skipped']} | {c['no-gpu']} |"
+               for label, c in sorted(result["by_label"].items())]
+        if result["no_gpu_tests"]:
+            loud = ("**GPU TESTS FOUND NO GPU ON A MACHINE WITH ONE.**" if report["gpu_present"]
+                    else "The GPU tests found no GPU (none here).")
+            md += ["", loud, "Reason printed: " + "; ".join(result["no_gpu_reasons"])]
+        for reason, names in sorted(result["skips"].items()):
+            md += ["", f"Skipped ({reason}): " + ", ".join(names)]
+        if result["failed_tests"]:
+            md += ["", "Failed: " + ", ".join(result["failed_tests"])]
 
-    sanitizer = [s for s in steps if s["name"].startswith("sanitizer")]
-    md += ["", "## compute-sanitizer", "", "| run | status | detail |", "| --- | --- | --- |"]
-    md += [f"| {s['name']} | {s['status']} | {s['detail']} |" for s in sanitizer]
+    md += ["", "## compute-sanitizer", ""]
+    if not report["sanitizer"]:
+        md.append("No sanitizer run.")
+    for tool, entry in report["sanitizer"].items():
+        partial = "" if entry["complete"] else " (partial)"
+        md += [f"**{tool}**{partial}: {entry['errors']} errors ({entry['kiln_errors']} in kiln's "
+               f"kernels, {entry['library_errors']} elsewhere), {entry['warnings']} warnings, in "
+               f"{entry['finished']} of {entry['programs']} programs"
+               + (f"; not finished: {', '.join(entry['not_finished'])}"
+                  if entry["not_finished"] else ""), ""]
+        if entry["errors_found"]:
+            md += ["| error | kernel | source | whose | count | programs |",
+                   "| --- | --- | --- | --- | ---: | --- |"]
+            md += [f"| {e['kind']} | {e['kernel']} | {e['source']} | {e['owner']} | "
+                   f"{e['count']} | {', '.join(e['programs'])} |"
+                   for e in entry["errors_found"].values()]
+            md.append("")
 
     md += ["", compare_report.markdown(report["comparison"], heading="##").rstrip()]
     if report["chart"]:
         md += ["", f"![custom / cuDNN per kernel]({report['chart']})"]
-    errors = [row for row in report["benchmarks"] or [] if "error" in row]
+    errors = [row for row in report["benchmarks"] if "error" in row]
     if errors:
         md += ["", "Benchmarks that did not run:", ""]
         md += [f"- {row['name']}: {row['error']}" for row in errors]
 
-    md += ["", "## train_mnist_gpu (its output, verbatim)"]
-    for model, output in report["apps"].items():
-        md += ["", f"### {model}", "", "```", output.rstrip() or "(no output)", "```"]
-
-    md += ["", "## Environment", "", "| | |", "| --- | --- |"]
+    md += ["", "## Environment (the probe)", "", "| | |", "| --- | --- |"]
     md += [f"| {key} | {value} |" for key, value in env.items()]
-    prefix = env.get("deps_prefix", "")
-    md += ["", "Found by CMake (`build/gpu/CMakeCache.txt`):", "", "| variable | value | |",
+    prefix = env.get("deps_prefix", "/tmp/kiln-deps")
+    md += ["", "Found by CMake (`CMakeCache.txt`):", "", "| variable | value | |",
            "| --- | --- | --- |"]
     for key, value in report["cmake"].items():
         where = "carried prefix" if prefix and value.startswith(prefix) else ""
         md.append(f"| {key} | {value} | {where} |")
 
-    failed_logs = [s for s in steps if s["name"] in report["failed_steps"]
-                   and (logs / f"{s['name']}.log").exists()]
-    if failed_logs:
-        md += ["", f"## Last {LOG_TAIL_LINES} lines of each log that did not pass"]
-        for s in failed_logs:
-            tail = read_text(logs / f"{s['name']}.log").splitlines()[-LOG_TAIL_LINES:]
-            md += ["", f"### {s['name']} ({s['status']})", "", "```", *tail, "```"]
-    md += ["", "Every log is in `logs.tar.gz`; the tests' JUnit XML in `ctest.xml`, the "
-           "benchmarks' JSON in `kernel_bench.json`.", ""]
+    shown = [s for s in steps if s["name"] in report["failed_steps"] or s["name"].startswith(
+        "train.")]
+    for s in shown:
+        tail = read_text(logs / f"{s['name']}.log").splitlines()[-LOG_TAIL_LINES:]
+        if tail:
+            md += ["", f"### {s['name']} ({s['status']}): last lines of its log", "", "```",
+                   *tail, "```"]
+    md += ["", "Every log, the JUnit files and the benchmarks' JSON are in `logs.tar.gz`.", ""]
     return "\n".join(md)
 
 
+def write(path, text):
+    """Replaces path whole: a reader (or a kill) never sees half a file."""
+    part = path.with_name(path.name + ".part")
+    part.write_text(text)
+    part.replace(path)
+
+
 def main():
-    if len(sys.argv) != 3:
-        sys.exit("usage: gpu_report.py OUT_DIR BUILD_DIR")
-    out, build = Path(sys.argv[1]), Path(sys.argv[2])
-    logs = out / "logs"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--logs", type=Path, required=True)
+    parser.add_argument("--build", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--stage", choices=["A", "B"], required=True)
+    parser.add_argument("--dry-run", action="store_true", help="no GPU is expected here")
+    parser.add_argument("--final", action="store_true",
+                        help="the stage has ended: draw the chart, give the verdict's exit status")
+    args = parser.parse_args()
+    logs, problems = args.logs, []
+    if not logs.is_dir():
+        parser.error(f"--logs {logs}: not a folder")
     env = {row[0]: row[1] for row in read_tsv(logs / "environment.tsv") if len(row) == 2}
     gpu_present = env.get("gpu_count", "0") not in ("", "0")
-    steps = [{"name": r[0], "status": r[1], "seconds": r[2], "detail": r[3] if len(r) > 3 else ""}
-             for r in read_tsv(logs / "steps.tsv")]
-    ctest = ctest_results(out / "ctest.xml", test_labels(logs))
-    benchmarks = benchmark_rows(out / "kernel_bench.json")
+    steps = read_steps(logs)
+    labels = test_labels(logs, problems)
+    tests = {s["name"]: ctest_results(logs / f"{s['name'].replace('.', '-')}.xml", labels,
+                                      problems)
+             for s in steps if s["name"].startswith("ctest.") and s["status"] != "running"}
     for step in steps:
-        refine(step, gpu_present, logs, ctest, benchmarks)
-    failed = failed_steps(steps, gpu_present)
-    name, detail = verdict(steps, failed, gpu_present)
-    bench_json = out / "kernel_bench.json"
+        refine(step, logs, tests, problems)
+    failed, name, detail = verdict(steps, gpu_present, args.dry_run, args.final)
+    merged, benchmarks = benchmark_rows(logs, problems)
     try:
-        comparison = compare_report.compare(bench_json if bench_json.exists() else None, logs)
-    except compare_report.InputError as error:
-        comparison = compare_report.compare(None, None)
-        comparison["gaps"].insert(0, f"comparison not made: {error}")
-    chart = "chart.png" if compare_report.chart(comparison, out / "chart.png") else None
-    cache = cmake_cache(build)
+        comparison = compare_report.compare(None, logs, problems, bench_results=merged)
+    except compare_report.InputError as error:  # the benchmarks' JSON, parsed but malformed
+        problems.append(str(error))
+        comparison = compare_report.compare(None, logs, problems)
+    chart = None
+    if args.final and compare_report.chart(comparison, args.out / "chart.png"):
+        chart = "chart.png"
+    cache = cmake_cache(args.build)
+    sanitizer = sanitizer_summary(steps, logs)
     report = {
         # The keys every report carries, so that reports of different runs compare mechanically.
-        "commit": env.get("commit"),
-        "date": env.get("date"),
-        "gpu": env.get("gpu"),
-        "driver": env.get("driver"),
-        "cuda": env.get("nvcc"),
-        "cudnn": cudnn_version(cache),
-        "tests": {key: (ctest or {}).get(key, 0) for key in ("passed", "failed", "skipped")},
-        "sanitizer": sanitizer_errors(steps),
-        "train": train_rows(comparison),
-        "kernels": [{"op": r["op"], "model": r["model"], "layer": r["layer"],
-                     "batch": r["batch"], "custom_us": r["custom_us"], "cudnn_us": r["cudnn_us"],
-                     "math": r["math"]} for r in comparison["kernels"]],
-        "peers": [{"name": r["name"], "model": r["model"], "epochs": r["epochs"],
-                   "images_per_second": r["images_per_second"], "test_acc": r["test_acc"],
-                   "allow_tf32": r["allow_tf32"]}
-                  for r in comparison["end_to_end"] if r["name"].startswith("pytorch-")],
-        "comparison": comparison,
-        "chart": chart,
-        "verdict": name,
-        "verdict_detail": detail,
-        "failed_steps": failed,
-        "gpu_present": gpu_present,
-        "archive_name": archive_name(env),
-        "environment": env,
-        "cmake": cache,
-        "steps": steps,
-        "ctest": ctest,
-        "benchmarks": benchmarks,
-        "apps": {s["name"].removeprefix("train."): read_text(logs / f"{s['name']}.log")
-                 for s in steps if s["name"].startswith("train.")},
+        "commit": env.get("commit"), "date": env.get("date"), "gpu": env.get("gpu"),
+        "driver": env.get("driver"), "cuda": env.get("nvcc"), "cublas": env.get("cublas"),
+        "cudnn": env.get("cudnn"), "torch": env.get("torch"),
+        "verdict": name, "verdict_detail": detail, "final": args.final,
+        "failed_steps": failed, "gpu_present": gpu_present, "dry_run": args.dry_run,
+        "archive_name": archive_name(env), "problems": problems,
+        "tests": tests, "sanitizer": sanitizer,
+        "train": [r for r in comparison["end_to_end"] if r["name"].startswith("kiln-")],
+        "peers": [r for r in comparison["end_to_end"] if r["name"].startswith("pytorch-")],
+        "comparison": comparison, "chart": chart, "benchmarks": benchmarks,
+        "environment": env, "cmake": cache, "steps": steps,
     }
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text(markdown(report, logs))
-    print(f"\nkiln GPU check: {env.get('gpu', '?')}, driver {env.get('driver', '?')}, "
-          f"commit {env.get('commit', '?')[:12]}, {env.get('date', '?')}; report in {out}")
+    write(args.out / "report.json", json.dumps(report, indent=1) + "\n")
+    write(args.out / "report.md", markdown(report, logs))
+    print(f"\nkiln GPU check, stage {args.stage}: {env.get('gpu', '?')}, driver "
+          f"{env.get('driver', '?')}, commit {env.get('commit', '?')[:12]}, "
+          f"{env.get('date', '?')}; report in {args.out}")
     print(table(steps))
+    for problem in problems:
+        print(f"unreadable: {problem}")
     print(f"{name}: {detail}")
-    return 1 if name == "FAIL" else 0
+    return 1 if args.final and name in ("FAIL", "NO GPU") else 0
 
 
 if __name__ == "__main__":

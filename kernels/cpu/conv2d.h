@@ -18,8 +18,9 @@
 
 namespace kiln::cpu {
 
-// The column matrix of one image: taps x output pixels floats. The three passes below take at
-// least this much workspace and throw std::invalid_argument for less.
+// For each of min(batch, 16) batch slices that run in parallel, a column matrix (taps x output
+// pixels floats) and a partial dweight. The three passes below take at least this much workspace
+// and throw std::invalid_argument for less.
 std::size_t conv2d_workspace_bytes(const Conv2dShape& shape);
 
 // bias may be null (no bias).

@@ -7,6 +7,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "kernels/cpu/parallel.h"
+
 namespace kiln::cpu {
 namespace {
 
@@ -37,16 +39,16 @@ float pytorch_sigmoid(float x) { return 1.0f / (1.0f + exp_rounded_once(-x)); }
 
 void sigmoid_forward(std::int64_t count, const float* x, float* y) {
   require_non_negative_count("sigmoid_forward", count);
-  for (std::int64_t i = 0; i < count; ++i) {
-    y[i] = pytorch_sigmoid(x[i]);
-  }
+  parallel_ranges(count, kElementwiseRange, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) y[i] = pytorch_sigmoid(x[i]);
+  });
 }
 
 void sigmoid_backward(std::int64_t count, const float* y, const float* dy, float* dx) {
   require_non_negative_count("sigmoid_backward", count);
-  for (std::int64_t i = 0; i < count; ++i) {
-    dx[i] = dy[i] * (1.0f - y[i]) * y[i];
-  }
+  parallel_ranges(count, kElementwiseRange, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) dx[i] = dy[i] * (1.0f - y[i]) * y[i];
+  });
 }
 
 }  // namespace kiln::cpu

@@ -54,6 +54,14 @@ TEST(CommandLine, TimeLayersTakesItsIterations) {
   EXPECT_EQ(parse({"--time-layers", "--time-iterations", "100000"}).time_iterations, 100000);
 }
 
+TEST(CommandLine, ThreadsIsAWholeNumberOfCpuThreads) {
+  EXPECT_EQ(parse({}).threads, 0) << "unset: OMP_NUM_THREADS, else every core";
+  EXPECT_EQ(parse({"--backend", "cpu", "--threads", "1"}).threads, 1);
+  EXPECT_EQ(parse({"--threads", "016"}).threads, 16) << "read in decimal";
+  EXPECT_EQ(parse({"--threads", "1024"}).threads, 1024);
+  EXPECT_NE(parse({"--help"}).help.find("--threads"), std::string::npos);
+}
+
 TEST(CommandLine, CudaGraphIsOnOrOff) {
   EXPECT_EQ(parse({"--cuda-graph", "off"}).cuda_graph, "off");
   EXPECT_EQ(parse({"--backend", "cuda", "--cuda-graph", "on"}).cuda_graph, "on");
@@ -178,6 +186,9 @@ TEST(CommandLine, UsageErrorsAreOneLineNamingTheFlag) {
       {{"--time-layers", "--time-iterations", "2.5"},
        "--time-iterations: must be a whole number from 1 to 100000, got '2.5'"},
       {{"--time-iterations", "5"}, "--time-iterations: only with --time-layers"},
+      {{"--threads", "0"}, "--threads: must be a whole number from 1 to 1024, got '0'"},
+      {{"--threads", "1025"}, "--threads: must be a whole number from 1 to 1024, got '1025'"},
+      {{"--threads", "two"}, "--threads: must be a whole number from 1 to 1024, got 'two'"},
   };
   for (const auto& [arguments, expected] : cases) {
     const std::string message = usage_error(arguments);

@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-PYTHON = "/usr/bin/python3"  # the interpreter with Debian's numpy and matplotlib
+PYTHON = sys.executable  # KILN_PYTHON, the interpreter whose numpy and matplotlib were checked
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MIN_PNG_BYTES = 5 * 1024
 IMAGES = 20

@@ -129,6 +129,30 @@ class CompareReport(unittest.TestCase):
         self.assertAlmostEqual(rows["kiln-custom"]["test_acc"], 0.991)
         self.assertAlmostEqual(self.comparison["speedups"]["mnist-cnn vs pytorch-graphed"], 2.0)
 
+    def test_an_unreadable_run_raises_or_is_named_and_left_out(self):
+        (self.folder / "peer-mnist-cnn-eager.json").write_text('{"name": "pytorch-ea')
+        with self.assertRaises(compare_report.InputError):
+            compare_report.read_runs(self.folder)
+        problems = []
+        rows = compare_report.read_runs(self.folder, problems)
+        self.assertEqual({r["name"] for r in rows}, {"kiln-custom", "kiln-cudnn",
+                                                     "pytorch-graphed"})
+        self.assertEqual(len(problems), 1)
+        self.assertIn("peer-mnist-cnn-eager.json: not valid JSON", problems[0])
+
+    def test_a_validated_recipe_keeps_its_best_validation_epoch(self):
+        lines = [{"epoch": 1, "epoch_seconds": 1.0, "images_per_second": 10.0, "val_loss": 0.9,
+                  "test_acc": 0.5},
+                 {"epoch": 2, "epoch_seconds": 1.0, "images_per_second": 10.0, "val_loss": 0.4,
+                  "test_acc": 0.8},
+                 {"epoch": 3, "epoch_seconds": 1.0, "images_per_second": 10.0, "val_loss": 0.6,
+                  "test_acc": 0.7}]
+        row = compare_report.kiln_run(Path("train-fashion-lenet-custom.jsonl"), lines)
+        self.assertEqual((row["test_acc"], row["weights"]), (0.8, "best on validation (epoch 2)"))
+        without_validation = [dict(line, val_loss=None) for line in lines]
+        row = compare_report.kiln_run(Path("train-mnist-cnn-custom.jsonl"), without_validation)
+        self.assertEqual((row["test_acc"], row["weights"]), (0.7, "final"))
+
     def test_missing_measurements_are_gaps_not_successes(self):
         empty = Path(tempfile.mkdtemp())
         (empty / "kernel_bench.json").write_text(json.dumps({"benchmarks": []}))

@@ -19,7 +19,7 @@ class CudnnTest : public GpuStreamTest {
  protected:
   void SetUp() override {
     GpuStreamTest::SetUp();
-    if (IsSkipped()) return;
+    if (IsSkipped() || HasFatalFailure()) return;
     seed_ = fresh_seed();
     rng_.seed(seed_);
     backend_ = std::make_unique<cudnn::CudnnBackend>(stream_);

@@ -1,5 +1,7 @@
 // GPU tests derive from GpuTest: without a usable GPU they are skipped with the reason (never
-// failed, never passed vacuously). DeviceBuffer owns device memory for a test's inputs and outputs.
+// passed vacuously), or fail with it under KILN_REQUIRE_GPU=1, where a GPU is expected (the GPU
+// check sets it: there a skip would hide a machine that cannot run CUDA). DeviceBuffer owns device
+// memory for a test's inputs and outputs.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -7,6 +9,8 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "kernels/cuda/check.h"
@@ -14,15 +18,31 @@
 
 namespace kiln::testing {
 
+inline bool gpu_required() {
+  const char* value = std::getenv("KILN_REQUIRE_GPU");
+  return value != nullptr && std::string_view(value) == "1";
+}
+
 class GpuTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto& status = cuda::device_status();
-    if (!status.available) {
-      GTEST_SKIP() << "GPU test skipped: " << status.reason;
+    if (status.available) return;
+    if (gpu_required()) {
+      GTEST_FAIL() << "KILN_REQUIRE_GPU=1 requires a GPU: " << status.reason;
     }
+    GTEST_SKIP() << "GPU test skipped: " << status.reason;
   }
 };
+
+// In a test that captures a CUDA graph: KILN_SYNC_LAUNCHES=1 makes every launch call
+// cudaDeviceSynchronize, which is illegal inside a capture, so such a test skips under it.
+#define KILN_SKIP_CAPTURE_UNDER_SYNC_LAUNCHES()                                     \
+  do {                                                                              \
+    if (::kiln::cuda::sync_after_launch()) {                                        \
+      GTEST_SKIP() << "KILN_SYNC_LAUNCHES=1 synchronises, which a capture forbids"; \
+    }                                                                               \
+  } while (0)
 
 // A GpuTest with a stream of its own. cudaStreamCreate makes a blocking stream: work on it is
 // ordered after DeviceBuffer's copies and memsets on the legacy default stream.
@@ -30,7 +50,7 @@ class GpuStreamTest : public GpuTest {
  protected:
   void SetUp() override {
     GpuTest::SetUp();
-    if (IsSkipped()) return;
+    if (IsSkipped() || HasFatalFailure()) return;
     KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
   }
   void TearDown() override {

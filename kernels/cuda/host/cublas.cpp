@@ -1,15 +1,13 @@
 // cuBLAS in the host build: the calls kiln makes (handle, stream, math mode, workspace, SGEMM).
-// cuBLAS's own kernels cannot run here, so SGEMM is a plain column-major CPU GEMM queued on the
-// handle's stream (its dot products are the CPU reference's, kernels/cpu/inner_loops.h): it checks
-// kiln's arguments (transposes, leading dimensions, pointers) and the data flow, not cuBLAS. TF32
-// math mode is accepted and ignored: the host GEMM is FP32.
+// cuBLAS's own kernels cannot run here, so SGEMM is the CPU reference's matrix product
+// (kernels/cpu/blas.h) queued on the handle's stream: it checks kiln's arguments (transposes,
+// leading dimensions, pointers) and the data flow, not cuBLAS. TF32 math mode is accepted and
+// ignored: the host product is FP32.
 #include <cublas_v2.h>
 
 #include <algorithm>
-#include <cstdint>
-#include <vector>
 
-#include "kernels/cpu/inner_loops.h"
+#include "kernels/cpu/blas.h"
 #include "kernels/cuda/host/runtime.h"
 
 struct cublasContext {
@@ -42,15 +40,35 @@ cublasStatus_t cublasSetWorkspace_v2(cublasHandle_t handle, void* /*workspace*/,
 }
 
 const char* cublasGetStatusName(cublasStatus_t status) {
-  return status == CUBLAS_STATUS_SUCCESS ? "CUBLAS_STATUS_SUCCESS" : "CUBLAS_STATUS_INVALID_VALUE";
+  switch (status) {
+    case CUBLAS_STATUS_SUCCESS:
+      return "CUBLAS_STATUS_SUCCESS";
+    case CUBLAS_STATUS_NOT_INITIALIZED:
+      return "CUBLAS_STATUS_NOT_INITIALIZED";
+    case CUBLAS_STATUS_NOT_SUPPORTED:
+      return "CUBLAS_STATUS_NOT_SUPPORTED";
+    default:
+      return "CUBLAS_STATUS_INVALID_VALUE";
+  }
 }
 
 const char* cublasGetStatusString(cublasStatus_t status) {
-  return status == CUBLAS_STATUS_SUCCESS ? "success" : "an invalid value was used as an argument";
+  switch (status) {
+    case CUBLAS_STATUS_SUCCESS:
+      return "success";
+    case CUBLAS_STATUS_NOT_INITIALIZED:
+      return "the library was not initialized";
+    case CUBLAS_STATUS_NOT_SUPPORTED:
+      return "the functionality requested is not supported (by the host build)";
+    default:
+      return "an invalid value was used as an argument";
+  }
 }
 
-// C = alpha * op(A) * op(B) + beta * C, column-major, as cuBLAS defines it; C is not read when
-// beta is 0 (so a poisoned output stays harmless, as with cuBLAS).
+// C = alpha * op(A) * op(B) + beta * C, column-major, as cuBLAS defines it, by the CPU
+// reference's row-major product: a column-major matrix is its row-major transpose, so
+// C^T = op(B)^T op(A)^T. C is not read when beta is 0. kiln only multiplies with alpha = 1, the one
+// value the reference's product takes.
 cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa,
                               cublasOperation_t transb, int m, int n, int k, const float* alpha,
                               const float* a, int lda, const float* b, int ldb, const float* beta,
@@ -62,32 +80,15 @@ cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa,
       ldb < std::max(1, b_transposed ? n : k)) {
     return CUBLAS_STATUS_INVALID_VALUE;
   }
-  const float alpha_value = *alpha;  // host pointer mode: read at the call
-  const float beta_value = *beta;
+  if (*alpha != 1.0f) return CUBLAS_STATUS_NOT_SUPPORTED;
+  const float beta_value = *beta;  // host pointer mode: read at the call
+  const auto transpose = [](bool transposed) {
+    return transposed ? kiln::cpu::Transpose::yes : kiln::cpu::Transpose::no;
+  };
   kiln::cuda::host::enqueue(handle->stream, [=] {
-    const auto at = [](const float* matrix, int ld, bool transposed, int row, int col) {
-      return transposed ? matrix[std::int64_t{row} * ld + col]
-                        : matrix[std::int64_t{col} * ld + row];
-    };
-    // The rows of op(A) and the columns of op(B), each contiguous, for the CPU reference's dot.
-    std::vector<float> a_rows(std::size_t(m) * std::size_t(k));
-    std::vector<float> b_columns(std::size_t(n) * std::size_t(k));
-    for (int i = 0; i < m; ++i) {
-      for (int p = 0; p < k; ++p) a_rows[std::size_t(i) * k + p] = at(a, lda, a_transposed, i, p);
-    }
-    for (int j = 0; j < n; ++j) {
-      for (int p = 0; p < k; ++p) {
-        b_columns[std::size_t(j) * k + p] = at(b, ldb, b_transposed, p, j);
-      }
-    }
-    for (int j = 0; j < n; ++j) {
-      for (int i = 0; i < m; ++i) {
-        const float sum =
-            kiln::cpu::dot(k, &a_rows[std::size_t(i) * k], &b_columns[std::size_t(j) * k]);
-        float& out = c[std::int64_t{j} * ldc + i];
-        out = beta_value == 0.0f ? alpha_value * sum : alpha_value * sum + beta_value * out;
-      }
-    }
+    if (m == 0 || n == 0) return;
+    kiln::cpu::matrix_product(transpose(b_transposed), transpose(a_transposed), n, m, k, b, ldb, a,
+                              lda, beta_value, c, ldc);
   });
   return CUBLAS_STATUS_SUCCESS;
 }

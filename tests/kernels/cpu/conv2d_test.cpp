@@ -318,7 +318,12 @@ TEST(CpuConv2d, RejectsAWorkspaceTooSmall) {
                           .kernel_width = 3,
                           .pad_height = 1,
                           .pad_width = 1};
-  EXPECT_EQ(cpu::conv2d_workspace_bytes(shape), 27u * 25u * sizeof(float));
+  // One batch slice: a column matrix (27 taps x 25 pixels) and a partial dweight (2 x 27).
+  EXPECT_EQ(cpu::conv2d_workspace_bytes(shape), (27u * 25u + 54u) * sizeof(float));
+  Conv2dShape large_batch = shape;
+  large_batch.batch = 40;
+  EXPECT_EQ(cpu::conv2d_workspace_bytes(large_batch), 16u * (27u * 25u + 54u) * sizeof(float))
+      << "at most 16 slices, whatever the batch";
   std::vector<std::byte> small(cpu::conv2d_workspace_bytes(shape) - 1);
   const std::vector<float> x(75), weight(54), dy(50);
   std::vector<float> y(50), dx(75), dweight(54);

@@ -87,8 +87,7 @@ TEST(CpuLinear, MatchesPyTorch) {
   }
 }
 
-// Odd batches, a single output feature, and rows longer than the 8-float blocks of the inner
-// loops (kernels/cpu/inner_loops.h) with a remainder.
+// Odd batches, a single output feature, and sizes that fill no GEMM tile of OpenBLAS exactly.
 const LinearShape kSmallShapes[] = {
     {.batch = 3, .in_features = 7, .out_features = 5},
     {.batch = 1, .in_features = 13, .out_features = 1},

@@ -14,11 +14,14 @@
 #include <set>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/support/fixtures.h"
 #include "tests/support/gradient_check.h"
+#include "tests/support/pool_cases.h"
 #include "tests/support/random.h"
+#include "tests/support/relu_pool_cases.h"
 #include "tests/support/tolerance.h"
 
 namespace kiln {
@@ -155,6 +158,51 @@ TEST(CpuMaxPool2d, ForwardWithoutArgmaxGivesTheSameOutput) {
   cpu::max_pool2d_forward(shape, x.data(), with.data(), argmax.data());
   cpu::max_pool2d_forward(shape, x.data(), without.data(), nullptr);
   EXPECT_TRUE(bitwise_equal(without, with));
+}
+
+// The scan the op is defined by, one element at a time (value > best or NaN takes over), on
+// relu(x) when fuse_relu: the reference for the op's vector path over 2x2 windows.
+std::pair<std::vector<float>, std::vector<std::int32_t>> plain_scan(const Pool2dShape& shape,
+                                                                    std::span<const float> x,
+                                                                    bool fuse_relu) {
+  std::vector<float> y(shape.output_elements(), -kInf);
+  std::vector<std::int32_t> argmax(shape.output_elements(), -1);
+  const std::int64_t plane_size = std::int64_t{shape.in_height} * shape.in_width;
+  for_each_window_element(shape, [&](std::int64_t plane, std::int64_t out, int h, int w) {
+    const std::int32_t index = h * shape.in_width + w;
+    const float raw = x[plane * plane_size + index];
+    const float value = fuse_relu ? cpu::relu(raw) : raw;
+    // The first element is taken even at -inf: the scan starts at -inf with its index.
+    if (argmax[out] < 0 || value > y[out] || std::isnan(value)) {
+      y[out] = value;
+      argmax[out] = index;
+    }
+  });
+  return {y, argmax};
+}
+
+TEST(CpuMaxPool2d, ModelShapesSelectAsThePlainScanWithTiesNanAndInfinities) {
+  const std::uint64_t seed = testing::fresh_seed();
+  SCOPED_TRACE(testing::seed_trace(seed));
+  std::mt19937_64 rng(seed);
+  for (const Pool2dShape& shape : testing::kModelPoolShapes) {
+    for (const testing::ReluPoolValues values : testing::kReluPoolValues) {
+      SCOPED_TRACE(shape.to_string() + ", " + testing::name_of(values));
+      const auto x = testing::relu_pool_input(shape.input_elements(), values, rng);
+      for (const bool fuse_relu : {false, true}) {
+        std::vector<float> y(shape.output_elements(), 7.0f);
+        std::vector<std::int32_t> argmax(shape.output_elements(), -1);
+        (fuse_relu ? cpu::relu_max_pool2d_forward : cpu::max_pool2d_forward)(
+            shape, x.data(), y.data(), argmax.data());
+        const auto [expected_y, expected_argmax] = plain_scan(shape, x, fuse_relu);
+        EXPECT_TRUE(same_indices(argmax, expected_argmax)) << "fuse_relu " << fuse_relu;
+        for (std::size_t o = 0; o < y.size(); ++o) {
+          ASSERT_EQ(std::bit_cast<std::uint32_t>(y[o]), std::bit_cast<std::uint32_t>(expected_y[o]))
+              << "output " << o << ", fuse_relu " << fuse_relu;
+        }
+      }
+    }
+  }
 }
 
 // Padding is -inf, not 0: with all inputs negative, every output is a real (negative) input.

@@ -25,7 +25,7 @@ class CudaLinear : public testing::GpuStreamTest {
  protected:
   void SetUp() override {
     testing::GpuStreamTest::SetUp();
-    if (IsSkipped()) return;
+    if (IsSkipped() || HasFatalFailure()) return;
     seed_ = testing::fresh_seed();
     rng_.seed(seed_);
     cublas_.emplace(stream_, /*allow_tf32=*/false);
@@ -101,7 +101,7 @@ TEST_F(CudaLinear, RunsAreBitwiseRepeatable) {
 // graph (global mode: any allocation inside the capture is an error) replay to the same bits as
 // direct calls. Before CublasHandle, a cublasSetStream per call reset that workspace.
 TEST_F(CudaLinear, CapturedGemmsReplayToTheDirectBits) {
-  if (cuda::sync_after_launch()) GTEST_SKIP() << "KILN_SYNC_LAUNCHES cannot run inside a capture";
+  KILN_SKIP_CAPTURE_UNDER_SYNC_LAUNCHES();
   SCOPED_TRACE(testing::seed_trace(seed_));
   const LinearShape shape{32, 2048, 625};
   DeviceBuffer<float> x(random(std::int64_t{shape.batch} * shape.in_features));

@@ -52,7 +52,7 @@ class CudaMaxPool2d : public testing::GpuTest {
  protected:
   void SetUp() override {
     testing::GpuTest::SetUp();
-    if (IsSkipped()) return;
+    if (IsSkipped() || HasFatalFailure()) return;
     seed_ = testing::fresh_seed();
     rng_.seed(seed_);
     // A blocking stream: ordered after the legacy-stream copies and memsets of DeviceBuffer.

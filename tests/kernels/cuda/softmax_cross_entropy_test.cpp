@@ -39,7 +39,7 @@ class CudaSoftmaxCrossEntropy : public testing::GpuTest {
  protected:
   void SetUp() override {
     testing::GpuTest::SetUp();
-    if (IsSkipped()) return;
+    if (IsSkipped() || HasFatalFailure()) return;
     seed_ = testing::fresh_seed();
     rng_.seed(seed_);
     KILN_CUDA_CHECK(cudaStreamCreate(&stream_));

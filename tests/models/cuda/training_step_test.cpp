@@ -14,7 +14,7 @@ class CudaTrainingStep : public testing::GpuTest {
  protected:
   void SetUp() override {
     testing::GpuTest::SetUp();
-    if (IsSkipped()) return;
+    if (IsSkipped() || HasFatalFailure()) return;
     KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
   }
   void TearDown() override {
