@@ -20,6 +20,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev librandom123-dev # header-only
   zlib1g-dev zlib1g                                # zlib1g-dev's libz.so links into zlib1g
   libstb-dev libstb0                               # libstb-dev's libstb.so links into libstb0
+  libopenblas-pthread-dev libopenblas0-pthread     # the CPU backend's GEMMs (headers, runtime)
+  libgfortran5 libquadmath0                        # what libopenblas.so.0 links
 )
 
 # The size of what travels is read from git.

@@ -35,7 +35,8 @@ NO_GPU = re.compile(r"KILN_REQUIRE_GPU=1 requires a GPU: (.*)|no usable (?:GPU|C
                     r"|(PyTorch sees no GPU)|(?:Device|device) not supported|no CUDA-capable device")
 GPU_SKIP = re.compile(r"GPU test skipped: (.*)")
 CMAKE_FOUND = ["GTest_DIR", "benchmark_DIR", "CLI11_DIR", "fmt_DIR", "ZLIB_INCLUDE_DIR",
-               "ZLIB_LIBRARY_RELEASE", "Random123_INCLUDE_DIR", "CUDNN_INCLUDE_DIR",
+               "ZLIB_LIBRARY_RELEASE", "Random123_INCLUDE_DIR", "OpenBLAS_INCLUDE_DIR",
+               "OpenBLAS_LIBRARY", "CUDNN_INCLUDE_DIR",
                "CUDNN_LIBRARY", "CMAKE_CUDA_COMPILER", "CMAKE_CXX_COMPILER",
                "CMAKE_CUDA_ARCHITECTURES", "KILN_WITH_CUDNN", "KILN_PYTHON"]
 LOG_TAIL_LINES = 30

@@ -73,7 +73,8 @@ expect("cpu-tests", "dry-run")
 if report["tests"]["ctest.gpu"]["total"] < 50:
     problems.append(f"ctest -L gpu ran {report['tests']['ctest.gpu']['total']} tests")
 # The build found the carried packages, not the machine's own.
-for key in ("GTest_DIR", "benchmark_DIR", "CLI11_DIR", "fmt_DIR", "Random123_INCLUDE_DIR"):
+for key in ("GTest_DIR", "benchmark_DIR", "CLI11_DIR", "fmt_DIR", "Random123_INCLUDE_DIR",
+            "OpenBLAS_INCLUDE_DIR", "OpenBLAS_LIBRARY"):
     if not report["cmake"].get(key, "").startswith(prefix):
         problems.append(f"CMake's {key} is {report['cmake'].get(key)!r}, not under {prefix}")
 for key in ("commit", "cuda", "cublas", "cudnn"):
