@@ -24,6 +24,7 @@
 #include "kernels/cpu/linear.h"
 #include "kernels/cpu/max_pool2d.h"
 #include "kernels/cpu/optimizers.h"
+#include "tests/support/conv_cases.h"
 #include "tests/support/random.h"
 
 namespace kiln {
@@ -144,24 +145,8 @@ TEST(CpuParallel, ConvolutionsGiveTheSameBitsForAnyThreadCount) {
   std::mt19937_64 rng(testing::fresh_seed());
   // mnist-cnn's second convolution at its batch, and a strided one whose batch (5) does not
   // divide into equal slices.
-  const Conv2dShape shapes[] = {{.batch = 32,
-                                 .in_channels = 32,
-                                 .in_height = 14,
-                                 .in_width = 14,
-                                 .out_channels = 64,
-                                 .kernel_height = 3,
-                                 .kernel_width = 3,
-                                 .pad_height = 1,
-                                 .pad_width = 1},
-                                {.batch = 5,
-                                 .in_channels = 3,
-                                 .in_height = 11,
-                                 .in_width = 9,
-                                 .out_channels = 7,
-                                 .kernel_height = 3,
-                                 .kernel_width = 2,
-                                 .stride_height = 2,
-                                 .stride_width = 3}};
+  const Conv2dShape shapes[] = {testing::kModelConvShapes[1].shape,
+                                testing::conv(5, 3, 11, 9, 7, 3, 2, 2, 3, 0, 0)};
   for (const Conv2dShape& shape : shapes) {
     const auto x = testing::uniform_floats(shape.input_elements(), -1, 1, rng);
     const auto weight = testing::uniform_floats(shape.weight_elements(), -1, 1, rng);
