@@ -243,9 +243,6 @@ int main(int argc, char** argv) {
   } catch (const kiln::app::UsageError& error) {
     fmt::print(stderr, "train_mnist_gpu: {}\n", error.what());
     return 2;
-  } catch (const kiln::models::UsageError& error) {
-    fmt::print(stderr, "train_mnist_gpu: {}\n", error.what());
-    return 2;
   } catch (const std::exception& error) {
     fmt::print(stderr, "train_mnist_gpu: {}\n", error.what());
     return 1;
