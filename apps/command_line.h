@@ -5,19 +5,15 @@
 
 #include <array>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 
 #include "kernels/engine_mix.h"
 #include "models/trainer.h"
+#include "models/usage_error.h"
 
 namespace kiln::app {
 
-// A usage error: one line, the program exits 2.
-class UsageError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using models::UsageError;  // what parse_command_line throws on a bad command line
 
 // `train_mnist_gpu predict`: which image, with which weights.
 struct PredictOptions {

@@ -17,6 +17,7 @@
 #include "apps/command_line.h"
 #include "kernels/cuda/device.h"
 #include "kernels/engines.h"
+#include "models/image_size.h"
 #include "models/layer_times.h"
 #include "models/predictor.h"
 #include "models/recipe.h"
@@ -86,6 +87,7 @@ int predict(const kiln::app::Command& command) {
   } else {
     const std::int64_t index = std::max<std::int64_t>(options.index, 0);
     kiln::data::ImageSet images;
+    std::string images_file = options.idx;  // else the test split's, read from a dataset folder
     if (!options.idx.empty()) {
       images = kiln::data::read_idx_images(options.idx);
       what = fmt::format("image {} of {}", index, options.idx);
@@ -95,19 +97,18 @@ int predict(const kiln::app::Command& command) {
                                      : options.data_dir;
       const auto test = kiln::data::load_split(folder, kiln::data::Split::test);
       images = test.images;
+      images_file = kiln::data::split_files(folder, kiln::data::Split::test).images.string();
       if (index < test.images.count) label = test.labels[static_cast<std::size_t>(index)];
       what = fmt::format("test image {} of {}", index, folder);
     }
-    if (images.rows != kiln::models::kImageSide || images.cols != kiln::models::kImageSide) {
-      throw std::runtime_error(fmt::format("{}: images are {}x{}; the models take 28x28",
-                                           options.idx, images.rows, images.cols));
-    }
+    kiln::models::require_model_image_size(images, images_file);
     if (index >= images.count) {
       throw kiln::app::UsageError(
           fmt::format("--index {}: the file holds {} images", index, images.count));
     }
-    const auto first = images.pixels.begin() + index * 28 * 28;
-    pixels.assign(first, first + 28 * 28);
+    constexpr std::int64_t image_pixels = kiln::models::kImageSide * kiln::models::kImageSide;
+    const auto first = images.pixels.begin() + index * image_pixels;
+    pixels.assign(first, first + image_pixels);
   }
   Engine engine;
   make_engine(command, true, engine);
@@ -198,9 +199,6 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "train_mnist_gpu: {}{}\n", stop.what(), data_flag);
     return 130;
   } catch (const kiln::app::UsageError& error) {
-    fmt::print(stderr, "train_mnist_gpu: {}\n", error.what());
-    return 2;
-  } catch (const kiln::models::UsageError& error) {
     fmt::print(stderr, "train_mnist_gpu: {}\n", error.what());
     return 2;
   } catch (const std::exception& error) {

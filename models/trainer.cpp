@@ -13,6 +13,7 @@
 #include <numeric>
 #include <stdexcept>
 
+#include "models/image_size.h"
 #include "models/networks.h"
 #include "models/progress.h"
 #include "models/trainer_impl.h"
@@ -73,12 +74,7 @@ Datasets load_datasets(const fs::path& folder) {
                     data::load_split(folder, data::Split::test)};
   for (const auto& [split, dataset] : {std::pair{data::Split::train, &datasets.train},
                                        std::pair{data::Split::test, &datasets.test}}) {
-    if (dataset->images.rows != kImageSide || dataset->images.cols != kImageSide) {
-      throw data::DataError(fmt::format("{}: images are {}x{}; the models take {}x{}",
-                                        data::split_files(folder, split).images.string(),
-                                        dataset->images.rows, dataset->images.cols, kImageSide,
-                                        kImageSide));
-    }
+    require_model_image_size(dataset->images, data::split_files(folder, split).images.string());
   }
   return datasets;
 }
@@ -201,11 +197,7 @@ Trainer::Trainer(const TrainOptions& options, Backend& backend, Allocator& alloc
 
   // The data: 28x28 images of the model's classes; the recipe's validation split.
   for (const data::Dataset* dataset : {&datasets.train, &datasets.test}) {
-    if (dataset->images.rows != kImageSide || dataset->images.cols != kImageSide) {
-      throw std::runtime_error(fmt::format("data: images are {}x{}; the models take {}x{}",
-                                           dataset->images.rows, dataset->images.cols, kImageSide,
-                                           kImageSide));
-    }
+    require_model_image_size(dataset->images, "data");
     if (dataset->images.count < 1) throw std::runtime_error("data: a split holds no images");
   }
   const std::int64_t train_file_count = datasets.train.images.count;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "models/recipe.h"
+#include "models/usage_error.h"
 #include "runtime/checkpoint/checkpoint.h"
 #include "runtime/data/idx.h"
 #include "runtime/graph/graph.h"
@@ -33,12 +34,6 @@ namespace kiln::models {
 class Interrupted : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
-};
-
-// Flags that make no sense together or for the model: the app exits 2 on these, 1 on the rest.
-class UsageError : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
 };
 
 // What a run was asked for. Unset settings come from the recipe, or from the training state when

@@ -8,6 +8,7 @@ binary=${1:?usage: cli_errors_test.sh <train_mnist_gpu> <source dir>}
 root=${2:?usage: cli_errors_test.sh <train_mnist_gpu> <source dir>}
 binary=$(realpath "$binary")
 cd "$root" # the default data folders are relative: data/mnist, data/fashion-mnist
+source tests/apps/test_splits.sh
 for dataset in mnist fashion-mnist; do
   if [[ ! -f data/$dataset/train-images-idx3-ubyte.gz ]]; then
     echo "skip: data/$dataset is absent: fetch it with scripts/fetch_data.sh"
@@ -207,14 +208,7 @@ expect_failure data_count_mismatch 1 't10k-.*10000.*9999' -- "${quick[@]}" --dat
 
 fresh_copy
 rm "$d"/t10k-*
-{
-  printf '\x00\x00\x08\x03\x00\x00\x00\x0a\x00\x00\x00\x20\x00\x00\x00\x20'
-  head -c 10240 /dev/zero
-} >"$d/t10k-images-idx3-ubyte"
-{
-  printf '\x00\x00\x08\x01\x00\x00\x00\x0a'
-  head -c 10 /dev/zero
-} >"$d/t10k-labels-idx1-ubyte"
+write_32x32_test_split "$d"
 expect_failure data_wrong_image_size 1 't10k-images-idx3-ubyte.*32' -- "${quick[@]}" --data "$d"
 
 # --- Checkpoints: exit 1, the message names the file. ------------------------------------------

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # train_mnist_gpu predict end to end: weights from a short run classify a crafted PGM picture of
 # another size (three ranked classes, probabilities summing to about 100 %), a test-set index and
-# an image of an IDX file; a file that is not an image, an index past the end and a missing
-# --weights are clear one-line errors. Needs data/fashion-mnist (exit 77, skipped, without).
+# an image of an IDX file; a file that is not an image, an index past the end, a missing --weights
+# and images that are not 28x28 (from --data or --idx) are clear one-line errors. Needs
+# data/fashion-mnist (exit 77, skipped, without).
 set -euo pipefail
 binary=$(realpath "${1:?usage: predict_test.sh <train_mnist_gpu> <source dir>}")
 cd "${2:?usage: predict_test.sh <train_mnist_gpu> <source dir>}"
+source tests/apps/test_splits.sh
 if [[ ! -f data/fashion-mnist/t10k-images-idx3-ubyte.gz ]]; then
   echo "skip: data/fashion-mnist is absent: fetch it with scripts/fetch_data.sh"
   exit 77
@@ -55,4 +57,12 @@ printf 'not an image\n' >"$work/note.png"
 expect 1 'note\.png: cannot decode as an image' "${predict[@]}" --image "$work/note.png"
 expect 2 '--index 10000: the file holds 10000 images' "${predict[@]}" --index 10000
 expect 2 '--weights' "$binary" predict --model fashion-lenet --index 1
+
+# A test set of 32x32 images, read from a --data folder and from --idx: the error names the images
+# file either way.
+mkdir "$work/data32"
+write_32x32_test_split "$work/data32"
+not_28x28="^train_mnist_gpu: $work/data32/t10k-images-idx3-ubyte: images are 32x32; the models take 28x28\$"
+expect 1 "$not_28x28" "${predict[@]}" --data "$work/data32" --index 0
+expect 1 "$not_28x28" "${predict[@]}" --idx "$work/data32/t10k-images-idx3-ubyte" --index 0
 echo "ok: predict"

@@ -5,13 +5,13 @@
 // pixels a side) filled from the rest, repeated, so sizes and pixels vary independently. Anything
 // escaping but a DataError, a sanitizer report, or a result other than 28x28 with its ink inside
 // a 20x20 box is a finding. Run by scripts/fuzz.sh image.
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <vector>
 
 #include "runtime/data/image.h"
+#include "tests/support/ink_bounds.h"
 
 namespace {
 
@@ -25,20 +25,8 @@ void check(bool condition) {
 // MNIST's layout: 28x28, its ink within a 20x20 box.
 void check_mnist(const std::vector<std::uint8_t>& field) {
   check(field.size() == kMnistSide * kMnistSide);
-  int left = kMnistSide;
-  int right = -1;
-  int top = kMnistSide;
-  int bottom = -1;
-  for (int y = 0; y < kMnistSide; ++y) {
-    for (int x = 0; x < kMnistSide; ++x) {
-      if (field[y * kMnistSide + x] == 0) continue;
-      left = std::min(left, x);
-      right = std::max(right, x);
-      top = std::min(top, y);
-      bottom = std::max(bottom, y);
-    }
-  }
-  check(right - left < kMnistDigitBox && bottom - top < kMnistDigitBox);
+  const kiln::testing::InkBounds box = kiln::testing::ink_bounds(field);
+  check(box.width <= kMnistDigitBox && box.height <= kMnistDigitBox);
 }
 
 }  // namespace

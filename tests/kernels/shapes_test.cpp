@@ -9,34 +9,19 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/conv_cases.h"
+#include "tests/support/pool_cases.h"
+
 namespace kiln {
 namespace {
 
+// Batch 2 and 3 channels (5 out of a convolution): the cases vary the plane and the window.
 Conv2dShape conv(int height, int width, int kernel, int stride, int pad) {
-  return {.batch = 2,
-          .in_channels = 3,
-          .in_height = height,
-          .in_width = width,
-          .out_channels = 5,
-          .kernel_height = kernel,
-          .kernel_width = kernel,
-          .stride_height = stride,
-          .stride_width = stride,
-          .pad_height = pad,
-          .pad_width = pad};
+  return testing::conv(2, 3, height, width, 5, kernel, kernel, stride, stride, pad, pad);
 }
 
 Pool2dShape pool(int height, int width, int kernel, int stride, int pad) {
-  return {.batch = 2,
-          .channels = 3,
-          .in_height = height,
-          .in_width = width,
-          .kernel_height = kernel,
-          .kernel_width = kernel,
-          .stride_height = stride,
-          .stride_width = stride,
-          .pad_height = pad,
-          .pad_width = pad};
+  return testing::pool(2, 3, height, width, kernel, stride, pad);
 }
 
 struct OutputCase {

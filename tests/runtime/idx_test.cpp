@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/support/bytes.h"
 #include "tests/support/data_error.h"
 #include "tests/support/temp_dir.h"
 
@@ -24,17 +25,12 @@ namespace kiln::data {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::append_big_endian;
+using testing::Bytes;
 using testing::throws_data_error;
-using Bytes = std::vector<unsigned char>;
 
 constexpr std::uint8_t kUnsignedByte = 0x08;
 constexpr std::uint8_t kFloat = 0x0D;
-
-void append_big_endian(Bytes& bytes, std::uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    bytes.push_back(static_cast<unsigned char>(value >> shift));
-  }
-}
 
 // An IDX file: two zero bytes, the element type, the dimension count, each dimension as a
 // big-endian uint32, then `body` as it is (so tests can make it too short or too long).

@@ -25,15 +25,20 @@
 #include <vector>
 
 #include "runtime/data/idx.h"
+#include "tests/support/bytes.h"
 #include "tests/support/data_error.h"
+#include "tests/support/ink_bounds.h"
 #include "tests/support/temp_dir.h"
 
 namespace kiln::data {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::append_big_endian;
+using testing::Bytes;
+using testing::ink_bounds;
+using testing::InkBounds;
 using testing::throws_data_error;
-using Bytes = std::vector<std::uint8_t>;
 
 constexpr std::uint8_t kBlack = 0;
 constexpr std::uint8_t kWhite = 255;
@@ -64,37 +69,6 @@ Canvas seven(int width, int height, int x, int y, std::uint8_t background, std::
 }
 
 // ---- Measures of a 28 x 28 result ----
-
-struct Bounds {
-  int left = 0;
-  int top = 0;
-  int width = 0;
-  int height = 0;
-  bool operator==(const Bounds&) const = default;
-};
-
-std::ostream& operator<<(std::ostream& out, const Bounds& b) {
-  return out << b.width << " x " << b.height << " at (" << b.left << ", " << b.top << ")";
-}
-
-// The box of the pixels above 0.
-Bounds bounds(const Bytes& field) {
-  int left = kMnistSide;
-  int right = -1;
-  int top = kMnistSide;
-  int bottom = -1;
-  for (int y = 0; y < kMnistSide; ++y) {
-    for (int x = 0; x < kMnistSide; ++x) {
-      if (field[y * kMnistSide + x] == 0) continue;
-      left = std::min(left, x);
-      right = std::max(right, x);
-      top = std::min(top, y);
-      bottom = std::max(bottom, y);
-    }
-  }
-  if (right < 0) return {};
-  return {left, top, right - left + 1, bottom - top + 1};
-}
 
 struct Point {
   double x = 0;
@@ -132,12 +106,6 @@ long count_of(const Bytes& field, std::uint8_t value) {
 }
 
 // ---- Files built by hand ----
-
-void append_big_endian(Bytes& bytes, std::uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    bytes.push_back(static_cast<std::uint8_t>(value >> shift));
-  }
-}
 
 Bytes text(std::string_view s) { return Bytes(s.begin(), s.end()); }
 
@@ -209,8 +177,8 @@ TEST(MnistStyle, DarkDigitOnWhiteIsInvertedToLightOnBlack) {
   const Bytes light_on_black = seven(100, 100, 30, 20, kBlack, kWhite).mnist();
   EXPECT_EQ(dark_on_white, light_on_black);
   // The 40 x 60 box of the 7, not the whole 100 x 100 picture, fills the 20x20 box.
-  EXPECT_EQ(bounds(dark_on_white).width, 13);
-  EXPECT_EQ(bounds(dark_on_white).height, 20);
+  EXPECT_EQ(ink_bounds(dark_on_white).width, 13);
+  EXPECT_EQ(ink_bounds(dark_on_white).height, 20);
   EXPECT_EQ(dark_on_white[0], 0);
   EXPECT_GT(count_of(dark_on_white, 255), 0);
 }
@@ -218,10 +186,10 @@ TEST(MnistStyle, DarkDigitOnWhiteIsInvertedToLightOnBlack) {
 TEST(MnistStyle, LightDigitOnBlackIsNotInverted) {
   const Bytes field = seven(100, 100, 30, 20, kBlack, kWhite).mnist();
   // Inverted, the background would be the ink and fill a 20 x 20 box.
-  EXPECT_EQ(bounds(field).width, 13);
-  EXPECT_EQ(bounds(field).height, 20);
+  EXPECT_EQ(ink_bounds(field).width, 13);
+  EXPECT_EQ(ink_bounds(field).height, 20);
   // The top bar: 40 x 8 pixels of 255 become 13 x 8/3 ones, two whole rows of them.
-  const Bounds box = bounds(field);
+  const InkBounds box = ink_bounds(field);
   for (int x = box.left; x < box.left + box.width; ++x) {
     EXPECT_EQ(field[box.top * kMnistSide + x], 255) << "top row, x = " << x;
   }
@@ -237,7 +205,7 @@ TEST(MnistStyle, InvertsOnlyWhenTheBorderMeanIsAbove127) {
     Canvas canvas(20, 20, static_cast<std::uint8_t>(border));
     canvas.fill(1, 1, 18, 18, kBlack);
     const Bytes field = canvas.mnist();
-    const Bounds box = bounds(field);
+    const InkBounds box = ink_bounds(field);
     ASSERT_EQ(box.width, 20);
     ASSERT_EQ(box.height, 20);
     const std::uint8_t inside = field[(box.top + 10) * kMnistSide + box.left + 10];
@@ -256,7 +224,7 @@ TEST(MnistStyle, RectangleIsScaledToFitThe20x20BoxKeepingItsAspect) {
     Canvas canvas(c.width + 40, c.height + 30, kBlack);
     canvas.fill(17, 23, c.width, c.height, kWhite);
     const Bytes field = canvas.mnist();
-    const Bounds box = bounds(field);
+    const InkBounds box = ink_bounds(field);
     EXPECT_EQ(box.width, c.expected_width);
     EXPECT_EQ(box.height, c.expected_height);
     // A solid rectangle stays solid: every pixel of its box is 255, every other one 0.
@@ -273,7 +241,7 @@ TEST(MnistStyle, ThinStrokesBecomeGreyLevels) {
   canvas.fill(20, 20, 200, 1, kWhite).fill(20, 219, 200, 1, kWhite);
   canvas.fill(20, 20, 1, 200, kWhite).fill(219, 20, 1, 200, kWhite);
   const Bytes field = canvas.mnist();
-  const Bounds box = bounds(field);
+  const InkBounds box = ink_bounds(field);
   ASSERT_EQ(box.width, 20);
   ASSERT_EQ(box.height, 20);
   for (int y = 0; y < 20; ++y) {
@@ -303,7 +271,7 @@ TEST(MnistStyle, CentreOfMassLandsWithinHalfAPixelOfTheCentre) {
     SCOPED_TRACE(::testing::Message() << "shape " << i);
     const Bytes field = shapes[i].mnist();
     EXPECT_TRUE(centred(field));
-    const Bounds box = bounds(field);
+    const InkBounds box = ink_bounds(field);
     EXPECT_EQ(std::max(box.width, box.height), 20) << box;
   }
 }
@@ -314,7 +282,7 @@ TEST(MnistStyle, KeepsTheWholeDigitWhereCentringWouldPushItOverTheEdge) {
   Canvas canvas(60, 120, kBlack);
   canvas.fill(10, 10, 40, 12, kWhite).fill(29, 22, 1, 78, 120);
   const Bytes field = canvas.mnist();
-  const Bounds box = bounds(field);
+  const InkBounds box = ink_bounds(field);
   EXPECT_EQ(box.height, 20);
   EXPECT_EQ(box.top + box.height, kMnistSide);
   EXPECT_LT(centre_of_mass(field).y, kMnistSide / 2.0 - 0.5);
@@ -328,7 +296,7 @@ TEST(MnistStyle, SinglePixelDotBecomesACentredBlock) {
     const Bytes field = canvas.mnist();
     // Scaled up to the 20 x 20 box, like any other ink.
     EXPECT_EQ(count_of(field, 255), 400);
-    EXPECT_EQ(bounds(field).width, 20);
+    EXPECT_EQ(ink_bounds(field).width, 20);
     EXPECT_TRUE(centred(field));
   }
 }
@@ -418,7 +386,7 @@ TEST(LoadImage, ReadsBinaryPgm) {
   const fs::path file = dir.write("seven.pgm", pgm_p5(canvas));
   const Bytes field = load_image_as_mnist(file);
   EXPECT_EQ(field, canvas.mnist());
-  EXPECT_EQ(bounds(field).height, 20);
+  EXPECT_EQ(ink_bounds(field).height, 20);
 }
 
 TEST(LoadImage, ReadsPlainPgmPbmAndPpm) {

@@ -26,6 +26,14 @@ class Fixture {
   nlohmann::json params(const std::string& case_name) const {
     return nlohmann::json::parse(contents_.metadata.at(case_name));
   }
+  // The cases whose setting `key` is `value`, in the file's order: one kind of a family's cases.
+  std::vector<std::string> cases_where(const std::string& key, const std::string& value) const {
+    std::vector<std::string> result;
+    for (const std::string& name : cases()) {
+      if (params(name).at(key) == value) result.push_back(name);
+    }
+    return result;
+  }
   std::vector<float> floats(const std::string& case_name, const std::string& tensor) const {
     return checkpoint::tensor_floats(contents_, case_name + "/" + tensor);
   }

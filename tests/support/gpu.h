@@ -1,7 +1,8 @@
 // GPU tests derive from GpuTest: without a usable GPU they are skipped with the reason (never
 // passed vacuously), or fail with it under KILN_REQUIRE_GPU=1, where a GPU is expected (the GPU
-// check sets it: there a skip would hide a machine that cannot run CUDA). DeviceBuffer owns device
-// memory for a test's inputs and outputs.
+// check sets it: there a skip would hide a machine that cannot run CUDA). GpuStreamTest adds a
+// stream of the test's own, SeededGpuStreamTest a seeded random generator besides. DeviceBuffer
+// owns device memory for a test's inputs and outputs.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -9,12 +10,15 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
+#include <random>
 #include <string_view>
 #include <vector>
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device.h"
+#include "tests/support/random.h"
 
 namespace kiln::testing {
 
@@ -58,6 +62,21 @@ class GpuStreamTest : public GpuTest {
   }
 
   cudaStream_t stream_ = nullptr;
+};
+
+// A GpuStreamTest with a fresh random generator, for tests on random inputs: they print the seed
+// (SCOPED_TRACE(seed_trace(seed_))) so that a failure can be rerun with KILN_TEST_SEED.
+class SeededGpuStreamTest : public GpuStreamTest {
+ protected:
+  void SetUp() override {
+    GpuStreamTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    seed_ = fresh_seed();
+    rng_.seed(seed_);
+  }
+
+  std::uint64_t seed_ = 0;
+  std::mt19937_64 rng_;
 };
 
 template <typename T>

@@ -71,4 +71,28 @@ inline ::testing::AssertionResult gradient_matches(
   return ::testing::AssertionSuccess() << checked << " elements checked";
 }
 
+// The values and gradients of a layer with an input, a weight and a bias (conv2d, linear).
+struct LayerGradients {
+  std::span<const float> x, weight, bias;
+};
+
+// Checks dx, dweight and dbias of loss(x, weight, bias), each against central differences in its
+// own argument with the other two held at `at`; a failure names the gradient.
+inline void expect_layer_gradients_match(
+    const std::function<double(const float* x, const float* weight, const float* bias)>& loss,
+    const LayerGradients& at, const LayerGradients& analytic, const GradientCheck& check) {
+  EXPECT_TRUE(gradient_matches(
+      [&](std::span<const float> xs) { return loss(xs.data(), at.weight.data(), at.bias.data()); },
+      at.x, analytic.x, check))
+      << "dx";
+  EXPECT_TRUE(gradient_matches(
+      [&](std::span<const float> ws) { return loss(at.x.data(), ws.data(), at.bias.data()); },
+      at.weight, analytic.weight, check))
+      << "dweight";
+  EXPECT_TRUE(gradient_matches(
+      [&](std::span<const float> bs) { return loss(at.x.data(), at.weight.data(), bs.data()); },
+      at.bias, analytic.bias, check))
+      << "dbias";
+}
+
 }  // namespace kiln::testing

@@ -6,30 +6,22 @@
 
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <limits>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "tests/support/fixtures.h"
+#include "tests/support/invalid_argument.h"
 
 namespace kiln {
 namespace {
 
+using testing::expect_invalid;
 using testing::Fixture;
-
-std::vector<std::string> cases_of(const Fixture& fixture, const std::string& kind) {
-  std::vector<std::string> result;
-  for (const std::string& name : fixture.cases()) {
-    if (fixture.params(name).at("kind") == kind) result.push_back(name);
-  }
-  return result;
-}
 
 TEST(CpuBatch, GatherMatchesPyTorchBitForBit) {
   const Fixture fixture("batch");
-  const auto names = cases_of(fixture, "gather");
+  const auto names = fixture.cases_where("kind", "gather");
   ASSERT_EQ(names.size(), 3u);
   for (const std::string& name : names) {
     SCOPED_TRACE(name);
@@ -55,7 +47,7 @@ TEST(CpuBatch, GatherMatchesPyTorchBitForBit) {
 
 TEST(CpuBatch, CountCorrectMatchesPyTorch) {
   const Fixture fixture("batch");
-  const auto names = cases_of(fixture, "count");
+  const auto names = fixture.cases_where("kind", "count");
   ASSERT_EQ(names.size(), 3u);
   for (const std::string& name : names) {
     SCOPED_TRACE(name);
@@ -111,15 +103,6 @@ TEST(CpuBatch, EmptyBatchWritesAndCountsNothing) {
   cpu::count_correct(0, 10, nullptr, nullptr, &correct);
   EXPECT_EQ(correct, 7);
   cpu::gather_batch(nullptr, nullptr, 784, nullptr, 0, nullptr, nullptr);
-}
-
-void expect_invalid(const std::function<void()>& call, const std::string& names) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one naming " << names;
-  } catch (const std::invalid_argument& error) {
-    EXPECT_NE(std::string(error.what()).find(names), std::string::npos) << error.what();
-  }
 }
 
 // The dataset's size is not an argument, so an index past its end cannot be caught: indices

@@ -159,18 +159,7 @@ TEST(CpuConv2d, BackwardMatchesFiniteDifferences) {
     cpu::conv2d_backward_data(shape, loss_weights.data(), weight.data(), dx.data(), workspace);
     cpu::conv2d_backward_filter(shape, x.data(), loss_weights.data(), dweight.data(), workspace);
     cpu::conv2d_backward_bias(shape, loss_weights.data(), dbias.data());
-    EXPECT_TRUE(testing::gradient_matches(
-        [&](std::span<const float> xs) { return loss(xs.data(), weight.data(), bias.data()); }, x,
-        dx, check))
-        << "dx";
-    EXPECT_TRUE(testing::gradient_matches(
-        [&](std::span<const float> ws) { return loss(x.data(), ws.data(), bias.data()); }, weight,
-        dweight, check))
-        << "dweight";
-    EXPECT_TRUE(testing::gradient_matches(
-        [&](std::span<const float> bs) { return loss(x.data(), weight.data(), bs.data()); }, bias,
-        dbias, check))
-        << "dbias";
+    testing::expect_layer_gradients_match(loss, {x, weight, bias}, {dx, dweight, dbias}, check);
   }
 }
 

@@ -121,18 +121,7 @@ TEST(CpuLinear, BackwardMatchesFiniteDifferences) {
     cpu::linear_backward_data(shape, loss_weights.data(), weight.data(), dx.data());
     cpu::linear_backward_weight(shape, x.data(), loss_weights.data(), dweight.data());
     cpu::linear_backward_bias(shape, loss_weights.data(), dbias.data());
-    EXPECT_TRUE(testing::gradient_matches(
-        [&](std::span<const float> xs) { return loss(xs.data(), weight.data(), bias.data()); }, x,
-        dx, check))
-        << "dx";
-    EXPECT_TRUE(testing::gradient_matches(
-        [&](std::span<const float> ws) { return loss(x.data(), ws.data(), bias.data()); }, weight,
-        dweight, check))
-        << "dweight";
-    EXPECT_TRUE(testing::gradient_matches(
-        [&](std::span<const float> bs) { return loss(x.data(), weight.data(), bs.data()); }, bias,
-        dbias, check))
-        << "dbias";
+    testing::expect_layer_gradients_match(loss, {x, weight, bias}, {dx, dweight, dbias}, check);
   }
 }
 

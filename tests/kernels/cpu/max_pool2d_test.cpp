@@ -30,6 +30,7 @@ namespace {
 using testing::all_close;
 using testing::bitwise_equal;
 using testing::close_in_l2;
+using testing::pool;
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
@@ -58,21 +59,6 @@ Pool2dShape shape_from(const nlohmann::json& params) {
           .stride_width = params.at("stride_width"),
           .pad_height = params.at("pad_height"),
           .pad_width = params.at("pad_width")};
-}
-
-// A pooling shape with a square kernel, stride and padding.
-Pool2dShape square_pool(int batch, int channels, int height, int width, int kernel, int stride,
-                        int pad) {
-  return {.batch = batch,
-          .channels = channels,
-          .in_height = height,
-          .in_width = width,
-          .kernel_height = kernel,
-          .kernel_width = kernel,
-          .stride_height = stride,
-          .stride_width = stride,
-          .pad_height = pad,
-          .pad_width = pad};
 }
 
 // Calls visit(plane, out, h, w) for every real input (h, w) in the window of every output `out`
@@ -150,7 +136,7 @@ TEST(CpuMaxPool2d, MatchesPyTorchFixtures) {
 }
 
 TEST(CpuMaxPool2d, ForwardWithoutArgmaxGivesTheSameOutput) {
-  const Pool2dShape shape = square_pool(2, 3, 7, 6, 3, 2, 1);
+  const Pool2dShape shape = pool(2, 3, 7, 6, 3, 2, 1);
   std::mt19937_64 rng(7);
   const auto x = testing::uniform_floats(shape.input_elements(), -1.0f, 1.0f, rng);
   std::vector<float> with(shape.output_elements()), without(shape.output_elements());
@@ -207,7 +193,7 @@ TEST(CpuMaxPool2d, ModelShapesSelectAsThePlainScanWithTiesNanAndInfinities) {
 
 // Padding is -inf, not 0: with all inputs negative, every output is a real (negative) input.
 TEST(CpuMaxPool2d, PaddingIsNeverSelected) {
-  const Pool2dShape shape = square_pool(1, 2, 5, 5, 3, 1, 1);
+  const Pool2dShape shape = pool(1, 2, 5, 5, 3, 1, 1);
   std::mt19937_64 rng(11);
   const auto x = testing::uniform_floats(shape.input_elements(), -5.0f, -1.0f, rng);
   std::vector<float> y(shape.output_elements());
@@ -220,7 +206,7 @@ TEST(CpuMaxPool2d, PaddingIsNeverSelected) {
 // A window of nothing but -inf (and pads) selects its first real element, as PyTorch does
 // (torch 1.13 returns indices [[0, 1], [3, 4]] for this 3x3 input).
 TEST(CpuMaxPool2d, AllNegativeInfinityWindowSelectsItsFirstRealElement) {
-  const Pool2dShape shape = square_pool(1, 1, 3, 3, 3, 2, 1);
+  const Pool2dShape shape = pool(1, 1, 3, 3, 3, 2, 1);
   const std::vector<float> x(9, -kInf);
   std::vector<float> y(4, 0.0f);
   std::vector<std::int32_t> argmax(4, -1);
@@ -232,7 +218,7 @@ TEST(CpuMaxPool2d, AllNegativeInfinityWindowSelectsItsFirstRealElement) {
 // A 3x3 window at stride 1 over a peak in the middle: all nine windows select it, so its
 // gradient is the sum of all nine dy; the rest of dx is overwritten with zeros.
 TEST(CpuMaxPool2d, BackwardAddsUpOverlappingWindows) {
-  const Pool2dShape shape = square_pool(1, 1, 3, 3, 3, 1, 1);
+  const Pool2dShape shape = pool(1, 1, 3, 3, 3, 1, 1);
   const std::vector<float> x = {0.1f, 0.2f, 0.3f, 0.4f, 9.0f, 0.5f, 0.6f, 0.7f, 0.8f};
   const std::vector<float> dy = {1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f, 8.0f, 9.0f};
   std::vector<float> y(9);
@@ -269,9 +255,9 @@ TEST(CpuMaxPool2d, BackwardMatchesFiniteDifferences) {
   SCOPED_TRACE(testing::seed_trace(seed));
   std::mt19937_64 rng(seed);
   const std::vector<Pool2dShape> shapes = {
-      square_pool(2, 3, 9, 9, 3, 2, 1),
-      square_pool(1, 2, 6, 7, 3, 1, 1),
-      square_pool(3, 1, 7, 7, 2, 2, 1),
+      pool(2, 3, 9, 9, 3, 2, 1),
+      pool(1, 2, 6, 7, 3, 1, 1),
+      pool(3, 1, 7, 7, 2, 2, 1),
   };
   constexpr double kStep = 1e-3;
   for (const Pool2dShape& shape : shapes) {
@@ -320,7 +306,7 @@ TEST(CpuMaxPool2d, BackwardMatchesFiniteDifferences) {
 }
 
 TEST(CpuMaxPool2d, RejectsBadShapesNamingTheField) {
-  const Pool2dShape good = square_pool(1, 1, 4, 4, 2, 2, 0);
+  const Pool2dShape good = pool(1, 1, 4, 4, 2, 2, 0);
   std::vector<float> x(64), y(64), dx(64);
   std::vector<std::int32_t> argmax(64);
   auto expect_rejected = [&](Pool2dShape shape, const std::string& field) {
@@ -350,7 +336,7 @@ TEST(CpuMaxPool2d, RejectsBadShapesNamingTheField) {
 }
 
 TEST(CpuMaxPool2d, BackwardRejectsAnArgmaxOutsideThePlane) {
-  const Pool2dShape shape = square_pool(1, 1, 2, 2, 2, 2, 0);
+  const Pool2dShape shape = pool(1, 1, 2, 2, 2, 2, 0);
   const float dy = 1.0f;
   std::vector<float> dx(4);
   for (const std::int32_t argmax : {-1, 4}) {

@@ -8,14 +8,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <random>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "tests/support/fixtures.h"
+#include "tests/support/invalid_argument.h"
 #include "tests/support/random.h"
 #include "tests/support/tolerance.h"
 
@@ -24,6 +23,7 @@ namespace {
 
 using testing::bitwise_equal;
 using testing::close_in_l2;
+using testing::expect_invalid;
 using testing::Fixture;
 
 // One fixture case's parameters, held as kiln's optimizers take them.
@@ -61,14 +61,6 @@ struct Parameters {
   }
 };
 
-std::vector<std::string> cases_of(const Fixture& fixture, const std::string& optimizer) {
-  std::vector<std::string> result;
-  for (const std::string& name : fixture.cases()) {
-    if (fixture.params(name).at("optimizer") == optimizer) result.push_back(name);
-  }
-  return result;
-}
-
 AdamConfig adam_config(const Fixture& fixture, const std::string& name) {
   const auto params = fixture.params(name);
   return {.learning_rate = params.at("lr").get<double>(),
@@ -79,7 +71,7 @@ AdamConfig adam_config(const Fixture& fixture, const std::string& name) {
 
 TEST(CpuOptimizers, SgdMatchesPyTorchExactly) {
   const Fixture fixture("optimizers");
-  const auto names = cases_of(fixture, "sgd");
+  const auto names = fixture.cases_where("optimizer", "sgd");
   ASSERT_EQ(names.size(), 2u);
   for (const std::string& name : names) {
     SCOPED_TRACE(name);
@@ -102,7 +94,7 @@ TEST(CpuOptimizers, SgdMatchesPyTorchExactly) {
 template <typename Check>
 void replay_adam_cases(const Check& check) {
   const Fixture fixture("optimizers");
-  const auto names = cases_of(fixture, "adam");
+  const auto names = fixture.cases_where("optimizer", "adam");
   ASSERT_EQ(names.size(), 3u);
   for (const std::string& name : names) {
     SCOPED_TRACE(name);
@@ -213,16 +205,6 @@ TEST(CpuOptimizers, EmptyAndZeroCountSlotsAreAccepted) {
   const ParameterSlot empty{};
   cpu::sgd_step({&empty, 1}, 0.1f);
   cpu::adam_step({&empty, 1}, AdamConfig{}, &counters);
-}
-
-// Each bad argument throws std::invalid_argument naming what is wrong.
-void expect_invalid(const std::function<void()>& call, const std::string& names) {
-  try {
-    call();
-    ADD_FAILURE() << "no exception; expected one naming " << names;
-  } catch (const std::invalid_argument& error) {
-    EXPECT_NE(std::string(error.what()).find(names), std::string::npos) << error.what();
-  }
 }
 
 TEST(CpuOptimizers, RejectsBadArguments) {

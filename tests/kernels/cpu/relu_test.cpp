@@ -7,10 +7,9 @@
 #include <cmath>
 #include <limits>
 #include <random>
-#include <string>
 #include <vector>
 
-#include "tests/support/fixtures.h"
+#include "tests/support/activation_fixture.h"
 #include "tests/support/random.h"
 #include "tests/support/tolerance.h"
 
@@ -18,25 +17,9 @@ namespace kiln {
 namespace {
 
 using testing::all_close;
-using testing::close_in_l2;
 
 TEST(CpuRelu, MatchesPyTorchFixtures) {
-  const testing::Fixture fixture("activations");
-  int checked = 0;
-  for (const std::string& name : fixture.cases()) {
-    if (fixture.params(name).at("op") != "relu") continue;
-    SCOPED_TRACE(name);
-    ++checked;
-    const auto x = fixture.floats(name, "x");
-    const auto dy = fixture.floats(name, "dy");
-    const auto count = static_cast<std::int64_t>(x.size());
-    std::vector<float> y(x.size(), -1.0f), dx(x.size(), -1.0f);
-    cpu::relu_forward(count, x.data(), y.data());
-    cpu::relu_backward(count, y.data(), dy.data(), dx.data());
-    EXPECT_TRUE(close_in_l2(y, fixture.floats(name, "y"), 1e-5));
-    EXPECT_TRUE(close_in_l2(dx, fixture.floats(name, "dx"), 1e-5));
-  }
-  EXPECT_GT(checked, 0) << "no relu case in the activations fixture";
+  testing::expect_activation_matches_fixture("relu", cpu::relu_forward, cpu::relu_backward);
 }
 
 TEST(CpuRelu, ForwardMatchesDefinition) {

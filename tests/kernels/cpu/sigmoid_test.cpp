@@ -8,10 +8,9 @@
 #include <cmath>
 #include <limits>
 #include <random>
-#include <string>
 #include <vector>
 
-#include "tests/support/fixtures.h"
+#include "tests/support/activation_fixture.h"
 #include "tests/support/gradient_check.h"
 #include "tests/support/random.h"
 #include "tests/support/tolerance.h"
@@ -20,25 +19,10 @@ namespace kiln {
 namespace {
 
 using testing::all_close;
-using testing::close_in_l2;
 
 TEST(CpuSigmoid, MatchesPyTorchFixtures) {
-  const testing::Fixture fixture("activations");
-  int checked = 0;
-  for (const std::string& name : fixture.cases()) {
-    if (fixture.params(name).at("op") != "sigmoid") continue;
-    SCOPED_TRACE(name);
-    ++checked;
-    const auto x = fixture.floats(name, "x");
-    const auto dy = fixture.floats(name, "dy");
-    const auto count = static_cast<std::int64_t>(x.size());
-    std::vector<float> y(x.size(), -1.0f), dx(x.size(), -1.0f);
-    cpu::sigmoid_forward(count, x.data(), y.data());
-    cpu::sigmoid_backward(count, y.data(), dy.data(), dx.data());
-    EXPECT_TRUE(close_in_l2(y, fixture.floats(name, "y"), 1e-5));
-    EXPECT_TRUE(close_in_l2(dx, fixture.floats(name, "dx"), 1e-5));
-  }
-  EXPECT_GT(checked, 0) << "no sigmoid case in the activations fixture";
+  testing::expect_activation_matches_fixture("sigmoid", cpu::sigmoid_forward,
+                                             cpu::sigmoid_backward);
 }
 
 // PyTorch's float formula at its limits: exp(-x) overflowing to inf gives exactly 0 (no NaN),

@@ -26,19 +26,8 @@ namespace {
 using testing::bitwise_equal;
 using testing::DeviceBuffer;
 
-class CudaBatch : public testing::GpuTest {
+class CudaBatch : public testing::SeededGpuStreamTest {
  protected:
-  void SetUp() override {
-    testing::GpuTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    seed_ = testing::fresh_seed();
-    rng_.seed(seed_);
-    KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
-  }
-  void TearDown() override {
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
-  }
-
   std::vector<std::uint8_t> random_bytes(std::size_t count, int high) {
     std::uniform_int_distribution<int> byte(0, high);
     std::vector<std::uint8_t> bytes(count);
@@ -117,10 +106,6 @@ class CudaBatch : public testing::GpuTest {
                         stream);
     EXPECT_EQ(correct_dev.download()[0], expected);
   }
-
-  std::uint64_t seed_ = 0;
-  std::mt19937_64 rng_;
-  cudaStream_t stream_ = nullptr;
 };
 
 TEST_F(CudaBatch, GatherMatchesReferenceBitForBit) {

@@ -138,14 +138,8 @@ void expect_matches_reference(const Conv2dShape& shape, const ConvOutputs& gpu,
   testing::expect_conv_matches_reference(shape, gpu, cpu, {.atol = 1e-6, .rtol = 1e-6});
 }
 
-class CudaConv2d : public testing::GpuTest {
+class CudaConv2d : public testing::SeededGpuStreamTest {
  protected:
-  void SetUp() override {
-    testing::GpuTest::SetUp();
-    seed_ = testing::fresh_seed();
-    rng_.seed(seed_);
-  }
-
   ConvInputs random_inputs(const Conv2dShape& shape) {
     return testing::random_conv_inputs(shape, rng_);
   }
@@ -159,9 +153,6 @@ class CudaConv2d : public testing::GpuTest {
       expect_matches_reference(shape, device.run(nullptr), testing::run_conv_reference(shape, in));
     }
   }
-
-  std::uint64_t seed_ = 0;
-  std::mt19937_64 rng_;
 };
 
 TEST_F(CudaConv2d, AwkwardShapesMatchReference) { check_shapes(kAwkwardConvShapes); }

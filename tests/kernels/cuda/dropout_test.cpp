@@ -27,29 +27,14 @@ namespace {
 using testing::bitwise_equal;
 using testing::DeviceBuffer;
 
-class CudaDropout : public testing::GpuTest {
+class CudaDropout : public testing::SeededGpuStreamTest {
  protected:
-  void SetUp() override {
-    testing::GpuTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    seed_ = testing::fresh_seed();
-    rng_.seed(seed_);
-    KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
-  }
-  void TearDown() override {
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
-  }
-
   // A run's key: the seed always above 2^32 (both key words matter), the step sometimes too (only
   // its low word enters Philox's counter: that is the mask's definition).
   StepCounters random_counters() {
     return {.seed = rng_() | (std::uint64_t{1} << 63),
             .step = rng_() % 3 == 0 ? rng_() : rng_() % 100000};
   }
-
-  std::uint64_t seed_ = 0;
-  std::mt19937_64 rng_;
-  cudaStream_t stream_ = nullptr;
 };
 
 const std::vector<std::int64_t> kCounts = {1, 2, 3, 4, 5, 7, 8, 9, 255, 1023, 1025, 4099, 100003};

@@ -21,26 +21,22 @@ namespace {
 using testing::close_in_l2;
 using testing::DeviceBuffer;
 
-class CudaLinear : public testing::GpuStreamTest {
+class CudaLinear : public testing::SeededGpuStreamTest {
  protected:
   void SetUp() override {
-    testing::GpuStreamTest::SetUp();
+    testing::SeededGpuStreamTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    seed_ = testing::fresh_seed();
-    rng_.seed(seed_);
     cublas_.emplace(stream_, /*allow_tf32=*/false);
   }
   void TearDown() override {
     cublas_.reset();
-    testing::GpuStreamTest::TearDown();
+    testing::SeededGpuStreamTest::TearDown();
   }
 
   std::vector<float> random(std::int64_t count) {
     return testing::uniform_floats(static_cast<std::size_t>(count), -1.0f, 1.0f, rng_);
   }
 
-  std::uint64_t seed_ = 0;
-  std::mt19937_64 rng_;
   std::optional<cuda::CublasHandle> cublas_;
 };
 

@@ -48,20 +48,8 @@ const char* name_of(Values values) {
   return "?";
 }
 
-class CudaMaxPool2d : public testing::GpuTest {
+class CudaMaxPool2d : public testing::SeededGpuStreamTest {
  protected:
-  void SetUp() override {
-    testing::GpuTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    seed_ = testing::fresh_seed();
-    rng_.seed(seed_);
-    // A blocking stream: ordered after the legacy-stream copies and memsets of DeviceBuffer.
-    KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
-  }
-  void TearDown() override {
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
-  }
-
   std::vector<float> input(std::size_t count, Values values) {
     auto x = testing::uniform_floats(count, -1.0f, 1.0f, rng_);
     std::uniform_real_distribution<float> chance(0.0f, 1.0f);
@@ -119,10 +107,6 @@ class CudaMaxPool2d : public testing::GpuTest {
                               dx_dev.data(), stream);
     EXPECT_TRUE(bitwise_equal(dx_dev.download(), dx));
   }
-
-  std::uint64_t seed_ = 0;
-  std::mt19937_64 rng_;
-  cudaStream_t stream_ = nullptr;
 };
 
 TEST_F(CudaMaxPool2d, ModelShapesMatchReferenceBitForBit) {

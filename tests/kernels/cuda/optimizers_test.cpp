@@ -175,19 +175,8 @@ class Parameters {
   std::vector<std::unique_ptr<DeviceBuffer<float>>> device_;
 };
 
-class CudaOptimizers : public testing::GpuTest {
+class CudaOptimizers : public testing::SeededGpuStreamTest {
  protected:
-  void SetUp() override {
-    testing::GpuTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    seed_ = testing::fresh_seed();
-    rng_.seed(seed_);
-    KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
-  }
-  void TearDown() override {
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
-  }
-
   // `steps` Adam steps from step `first_step`, the counter advanced by each side's advance_step.
   void check_adam(const std::vector<std::int64_t>& sizes, std::uint64_t first_step, int steps,
                   const AdamConfig& config = {}) {
@@ -207,10 +196,6 @@ class CudaOptimizers : public testing::GpuTest {
     parameters.expect_equal();
     EXPECT_EQ(counters_dev.download()[0].step, counters.step);
   }
-
-  std::uint64_t seed_ = 0;
-  std::mt19937_64 rng_;
-  cudaStream_t stream_ = nullptr;
 };
 
 const std::vector<std::int64_t> kSizes = {1, 7, 1000003, 4099, 33};

@@ -25,15 +25,8 @@ using testing::bitwise_equal;
 using testing::DeviceBuffer;
 using testing::ReluPoolValues;
 
-class CudaReluMaxPool2d : public testing::GpuStreamTest {
+class CudaReluMaxPool2d : public testing::SeededGpuStreamTest {
  protected:
-  void SetUp() override {
-    testing::GpuStreamTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    seed_ = testing::fresh_seed();
-    rng_.seed(seed_);
-  }
-
   void check(const Pool2dShape& shape, ReluPoolValues values) {
     SCOPED_TRACE(shape.to_string() + ", " + testing::name_of(values));
     const auto x =
@@ -63,9 +56,6 @@ class CudaReluMaxPool2d : public testing::GpuStreamTest {
                                    dx_dev.data(), stream_);
     EXPECT_TRUE(bitwise_equal(dx_dev.download(), expected.dx));
   }
-
-  std::uint64_t seed_ = 0;
-  std::mt19937_64 rng_;
 };
 
 TEST_F(CudaReluMaxPool2d, AwkwardShapesMatchReluThenPoolBitForBit) {

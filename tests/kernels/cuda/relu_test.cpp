@@ -18,23 +18,14 @@ namespace {
 using testing::all_close;
 using testing::DeviceBuffer;
 
-class CudaRelu : public testing::GpuTest {
+class CudaRelu : public testing::SeededGpuStreamTest {
  protected:
-  void SetUp() override {
-    testing::GpuTest::SetUp();
-    seed_ = testing::fresh_seed();
-    rng_.seed(seed_);
-  }
-
   // Inputs straddle zero and include exact zeros (the kink).
   std::vector<float> random_input(std::size_t count) {
     auto values = testing::uniform_floats(count, -1.0f, 1.0f, rng_);
     for (std::size_t i = 0; i < count; i += 7) values[i] = 0.0f;
     return values;
   }
-
-  std::uint64_t seed_ = 0;
-  std::mt19937_64 rng_;
 };
 
 // Sizes around the vector width and block size; offsets of 0..3 floats break 16-byte alignment.

@@ -19,19 +19,7 @@ namespace {
 
 using testing::DeviceBuffer;
 
-class CudaShuffle : public testing::GpuTest {
- protected:
-  void SetUp() override {
-    testing::GpuTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
-  }
-  void TearDown() override {
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
-  }
-
-  cudaStream_t stream_ = nullptr;
-};
+using CudaShuffle = testing::GpuStreamTest;
 
 TEST_F(CudaShuffle, DrawsTheReferencePermutation) {
   const std::uint64_t fresh = testing::fresh_seed();

@@ -60,19 +60,8 @@ using testing::DeviceBuffer;
   return ::testing::AssertionSuccess();
 }
 
-class CudaSigmoid : public testing::GpuTest {
+class CudaSigmoid : public testing::SeededGpuStreamTest {
  protected:
-  void SetUp() override {
-    testing::GpuTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    seed_ = testing::fresh_seed();
-    rng_.seed(seed_);
-    KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
-  }
-  void TearDown() override {
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
-  }
-
   // Mostly |x| < 20 (where the output is not saturated), plus the special values every seventh
   // element: zeros of both signs, infinities, NaN, logits of +-1e4, and inputs whose output is a
   // subnormal float (x < -87.3) or rounds to exactly 1.
@@ -95,10 +84,6 @@ class CudaSigmoid : public testing::GpuTest {
     for (std::size_t i = 0; i < count; i += 7) values[i] = specials[k++ % std::size(specials)];
     return values;
   }
-
-  std::uint64_t seed_ = 0;
-  std::mt19937_64 rng_;
-  cudaStream_t stream_ = nullptr;
 };
 
 const std::vector<std::int64_t> kCounts = {1, 3, 4, 5, 255, 256, 257, 1023, 4099, 100003};

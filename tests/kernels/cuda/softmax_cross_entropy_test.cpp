@@ -35,19 +35,8 @@ using testing::DeviceBuffer;
 constexpr testing::Tolerance kLossTolerance = {.atol = 0.0, .rtol = 1e-6};
 constexpr testing::Tolerance kGradientTolerance = {.atol = 1e-15, .rtol = 2.4e-7};
 
-class CudaSoftmaxCrossEntropy : public testing::GpuTest {
+class CudaSoftmaxCrossEntropy : public testing::SeededGpuStreamTest {
  protected:
-  void SetUp() override {
-    testing::GpuTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    seed_ = testing::fresh_seed();
-    rng_.seed(seed_);
-    KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
-  }
-  void TearDown() override {
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
-  }
-
   std::vector<std::int32_t> random_labels(int batch, int classes) {
     std::uniform_int_distribution<std::int32_t> label(0, classes - 1);
     std::vector<std::int32_t> labels(static_cast<std::size_t>(batch));
@@ -98,10 +87,6 @@ class CudaSoftmaxCrossEntropy : public testing::GpuTest {
     EXPECT_EQ(std::bit_cast<std::uint32_t>(evaluation.loss),
               std::bit_cast<std::uint32_t>(result.loss));
   }
-
-  std::uint64_t seed_ = 0;
-  std::mt19937_64 rng_;
-  cudaStream_t stream_ = nullptr;
 };
 
 TEST_F(CudaSoftmaxCrossEntropy, MatchesReference) {

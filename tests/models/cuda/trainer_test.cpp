@@ -16,19 +16,18 @@
 namespace kiln::models {
 namespace {
 
-class CudaTrainer : public testing::GpuTest {
+class CudaTrainer : public testing::GpuStreamTest {
  protected:
   void SetUp() override {
-    testing::GpuTest::SetUp();
+    testing::GpuStreamTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
     backend_ = std::make_unique<cuda::CudaBackend>(stream_);
     allocator_ = make_cuda_allocator(stream_);
   }
   void TearDown() override {
     allocator_.reset();
     backend_.reset();
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+    testing::GpuStreamTest::TearDown();  // after the backend and allocator that work on its stream
   }
 
   std::vector<checkpoint::NamedTensor> train(const std::string& model, TrainOptions options,
@@ -39,7 +38,6 @@ class CudaTrainer : public testing::GpuTest {
     return trainer.weights();
   }
 
-  cudaStream_t stream_ = nullptr;
   std::unique_ptr<cuda::CudaBackend> backend_;
   std::unique_ptr<Allocator> allocator_;
 };

@@ -10,18 +10,7 @@
 namespace kiln {
 namespace {
 
-class CudaTrainingStep : public testing::GpuTest {
- protected:
-  void SetUp() override {
-    testing::GpuTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    KILN_CUDA_CHECK(cudaStreamCreate(&stream_));
-  }
-  void TearDown() override {
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
-  }
-  cudaStream_t stream_ = nullptr;
-};
+using CudaTrainingStep = testing::GpuStreamTest;
 
 TEST_F(CudaTrainingStep, MnistCnnWithAdamAndDropoutMatchesPyTorch) {
   cuda::CudaBackend backend(stream_);
