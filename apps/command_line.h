@@ -9,11 +9,11 @@
 
 #include "kernels/engine_mix.h"
 #include "models/trainer.h"
-#include "models/usage_error.h"
+#include "kernels/usage_error.h"
 
 namespace kiln::app {
 
-using models::UsageError;  // what parse_command_line throws on a bad command line
+using kiln::UsageError;  // what parse_command_line throws on a bad command line
 
 // `train_mnist_gpu predict`: which image, with which weights.
 struct PredictOptions {

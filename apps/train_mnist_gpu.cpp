@@ -56,22 +56,17 @@ void make_engine(const kiln::app::Command& command, bool quiet, Engine& engine) 
                                   .families = command.engines,
                                   .cpu_threads = command.threads,
                                   .dropout_seed = command.train.seed.value_or(0)};
-  try {
-    if (kiln::engine_memory_space(choice) == kiln::MemorySpace::host) {
-      if (choice.backend == "auto" && !quiet) {
-        fmt::print("kiln: no usable GPU ({}); training on the CPU backend\n",
-                   kiln::cuda::device_status().reason);
-      }
-      engine.allocator = kiln::make_host_allocator();
-    } else {
-      engine.stream = std::make_unique<kiln::CudaStream>();
-      engine.allocator = kiln::make_cuda_allocator(engine.stream->get());
+  if (kiln::engine_memory_space(choice) == kiln::MemorySpace::host) {
+    if (choice.backend == "auto" && !quiet) {
+      fmt::print("kiln: no usable GPU ({}); training on the CPU backend\n",
+                 kiln::cuda::device_status().reason);
     }
-    engine.engine.emplace(
-        kiln::make_engine(choice, engine.stream ? engine.stream->get() : nullptr));
-  } catch (const kiln::EngineChoiceError& error) {
-    throw kiln::app::UsageError(error.what());
+    engine.allocator = kiln::make_host_allocator();
+  } else {
+    engine.stream = std::make_unique<kiln::CudaStream>();
+    engine.allocator = kiln::make_cuda_allocator(engine.stream->get());
   }
+  engine.engine.emplace(kiln::make_engine(choice, engine.stream ? engine.stream->get() : nullptr));
 }
 
 // `train_mnist_gpu predict`: the top three classes of one image.

@@ -20,18 +20,18 @@ bool is_gpu_backend(const std::string& backend) { return backend == "cuda" || ba
 // Every name a valid one, family engines only on a GPU backend.
 void check_names(const EngineChoice& choice) {
   if (choice.backend != "auto" && choice.backend != "cpu" && !is_gpu_backend(choice.backend)) {
-    throw EngineChoiceError(
+    throw UsageError(
         fmt::format("--backend {}: not one of auto, cuda, cudnn, cpu", choice.backend));
   }
   for (const OpFamily family : kOpFamilies) {
     const std::string& engine = choice.families[static_cast<std::size_t>(family)];
     if (engine.empty()) continue;
     if (engine != "custom" && engine != "cudnn") {
-      throw EngineChoiceError(fmt::format("the {} engine {}: not one of custom, cudnn",
-                                          op_family_name(family), engine));
+      throw UsageError(fmt::format("the {} engine {}: not one of custom, cudnn",
+                                   op_family_name(family), engine));
     }
     if (!is_gpu_backend(choice.backend)) {
-      throw EngineChoiceError(
+      throw UsageError(
           fmt::format("the {} engine {}: engines are chosen on the GPU only (got --backend {})",
                       op_family_name(family), engine, choice.backend));
     }
@@ -81,7 +81,7 @@ Engine gpu_engine(const EngineChoice& choice, cudaStream_t stream) {
   const std::string description = fmt::format("{}: {}; {}", mix->name(), device, settings);
   return {std::move(cudnn), std::move(mix), description};
 #else
-  throw EngineChoiceError(
+  throw UsageError(
       "the cuDNN engine is not built (configured with KILN_WITH_CUDNN=OFF); use --backend cuda");
 #endif
 }

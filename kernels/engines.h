@@ -15,6 +15,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/engine_mix.h"
+#include "kernels/usage_error.h"
 
 namespace kiln {
 
@@ -32,12 +33,6 @@ struct EngineChoice {
   bool deterministic = true;
   bool allow_tf32 = false;
   std::uint64_t dropout_seed = 0;
-};
-
-// A choice that names no engine, or one this build lacks: the caller's usage error.
-class EngineChoiceError : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
 };
 
 // The backend a choice builds, with every engine it routes to. Movable; the backend stays where
@@ -72,7 +67,7 @@ bool cudnn_engine_built();
 MemorySpace engine_memory_space(const EngineChoice& choice);
 
 // Builds the engine of `choice`; a GPU engine launches on `stream` (the caller's, which must
-// outlive it). Throws EngineChoiceError for an unknown backend or family engine, for family
+// outlive it). Throws UsageError for an unknown backend or family engine, for family
 // engines with a backend other than cuda or cudnn, and for cuDNN in a build without it;
 // std::runtime_error ("--backend cuda: no usable GPU: <reason>") for a GPU engine without a
 // usable GPU.

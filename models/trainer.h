@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "models/recipe.h"
-#include "models/usage_error.h"
+#include "kernels/usage_error.h"
 #include "runtime/checkpoint/checkpoint.h"
 #include "runtime/data/idx.h"
 #include "runtime/graph/graph.h"

@@ -72,21 +72,20 @@ TEST(Engines, AutoIsTheGpuWhereOneIsUsableElseTheCpu) {
 }
 
 TEST(Engines, UnknownNamesAreTheCallersUsageError) {
-  EXPECT_EQ(error_of<EngineChoiceError>({.backend = "tpu"}),
+  EXPECT_EQ(error_of<UsageError>({.backend = "tpu"}),
             "--backend tpu: not one of auto, cuda, cudnn, cpu");
-  EXPECT_EQ(error_of<EngineChoiceError>({.backend = ""}),
-            "--backend : not one of auto, cuda, cudnn, cpu");
-  EXPECT_EQ(error_of<EngineChoiceError>(with_family("cuda", OpFamily::pool, "fast")),
+  EXPECT_EQ(error_of<UsageError>({.backend = ""}), "--backend : not one of auto, cuda, cudnn, cpu");
+  EXPECT_EQ(error_of<UsageError>(with_family("cuda", OpFamily::pool, "fast")),
             "the pool engine fast: not one of custom, cudnn");
-  EXPECT_THROW(engine_memory_space({.backend = "tpu"}), EngineChoiceError);
+  EXPECT_THROW(engine_memory_space({.backend = "tpu"}), UsageError);
 }
 
 // As the command line refuses them (apps/command_line.cpp): a family's engine is chosen only
 // among GPU engines, never silently ignored.
 TEST(Engines, FamilyEnginesNeedAGpuBackend) {
-  EXPECT_EQ(error_of<EngineChoiceError>(with_family("cpu", OpFamily::conv, "cudnn")),
+  EXPECT_EQ(error_of<UsageError>(with_family("cpu", OpFamily::conv, "cudnn")),
             "the conv engine cudnn: engines are chosen on the GPU only (got --backend cpu)");
-  EXPECT_EQ(error_of<EngineChoiceError>(with_family("auto", OpFamily::dropout, "custom")),
+  EXPECT_EQ(error_of<UsageError>(with_family("auto", OpFamily::dropout, "custom")),
             "the dropout engine custom: engines are chosen on the GPU only (got --backend auto)");
 }
 
@@ -106,7 +105,7 @@ TEST(Engines, GpuNamesWithoutAGpuSayWhy) {
     try {
       engine_memory_space(choice);
       ADD_FAILURE() << choice.backend << ": engine_memory_space did not throw";
-    } catch (const EngineChoiceError& error) {
+    } catch (const UsageError& error) {
       ADD_FAILURE() << choice.backend << ": a usage error: " << error.what();
     } catch (const std::runtime_error& error) {
       EXPECT_EQ(error.what(), expected);
