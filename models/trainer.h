@@ -139,6 +139,8 @@ struct TrainReport {
   std::int64_t steps = 0;  // optimizer steps in all, resumed ones included
 };
 
+// The loop around one ModelStep (models/model_step.h), as Caffe's Solver around its Net: epochs,
+// log windows, Ctrl-C, evaluations, best weights, metrics and training states.
 class Trainer {
  public:
   // Plans and allocates everything, then initialises the parameters (from options.init, the
