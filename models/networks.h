@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <span>
@@ -17,6 +18,7 @@ namespace kiln::models {
 
 // One 28x28 greyscale image per example.
 inline constexpr int kImageSide = 28;
+inline constexpr std::int64_t kImageElements = std::int64_t{kImageSide} * kImageSide;
 inline constexpr int kClasses = 10;
 
 // mnist-cnn: three conv 3x3 / ReLU / max pool / dropout blocks, fc1 (Xavier-uniform) /

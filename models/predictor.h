@@ -5,13 +5,11 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
-#include <memory>
 #include <span>
 #include <string_view>
 
+#include "models/model_step.h"
 #include "models/networks.h"
-#include "runtime/graph/graph.h"
-#include "runtime/memory/arena.h"
 
 namespace kiln::models {
 
@@ -29,12 +27,8 @@ class Predictor {
   std::array<double, kClasses> probabilities(std::span<const std::uint8_t> image);
 
  private:
-  Backend& backend_;
-  Allocator& allocator_;
-  Graph graph_;
-  MemoryPlan plan_;
-  Reservation image_, label_, index_, x_, y_, counters_;
-  std::unique_ptr<Arena> arena_;
+  ModelStep step_;
+  Tensor image_, label_, index_;
 };
 
 // The three most probable classes, most probable first (ties: the lower class first).

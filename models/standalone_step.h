@@ -1,19 +1,15 @@
 // One training step of a reference model on its own, for tools that look at a step rather than
-// train (train_mnist_gpu --time-layers, the benchmarks' op recorder): the model's graph, loss and
-// recipe optimizer planned for one batch size on any backend, with one batch of source images, run
-// as the trainer runs a step (gather, forward, loss, backward, update) but in parts, so that each
-// part can be timed or observed on its own.
+// train (train_mnist_gpu --time-layers, the benchmarks' op recorder): the model's ModelStep with
+// the recipe's dropout and optimizer, planned for one batch size on any backend, with one batch of
+// source images, run as the trainer runs a step (gather, forward, loss, backward, update) but in
+// parts, so that each part can be timed or observed on its own.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <string_view>
 
-#include "runtime/graph/graph.h"
-#include "runtime/graph/loss.h"
-#include "runtime/graph/optimizer.h"
-#include "runtime/memory/arena.h"
+#include "models/model_step.h"
 
 namespace kiln::models {
 
@@ -26,34 +22,24 @@ class StandaloneStep {
   StandaloneStep(std::string_view model, int batch, Backend& backend, Allocator& allocator,
                  std::span<const std::uint8_t> images, std::span<const std::uint8_t> labels,
                  bool fuse);
-  ~StandaloneStep();
-  StandaloneStep(const StandaloneStep&) = delete;
-  StandaloneStep& operator=(const StandaloneStep&) = delete;
 
-  Graph& graph() { return graph_; }
-  const MemoryPlan& memory_plan() const { return plan_; }
+  Graph& graph() { return step_.graph(); }
+  const MemoryPlan& memory_plan() const { return step_.memory_plan(); }
 
   // The batch's images and labels into the graph's input, as the trainer assembles a batch.
-  void gather();
+  void gather() { step_.gather(images_, labels_, order_.i32(), step_.batch()); }
   // The graph's forward pass in training mode.
-  void forward();
+  void forward() { step_.forward(step_.batch(), true); }
   // The loss and its gradient with respect to the logits.
-  void loss();
+  void loss() { step_.loss(step_.batch(), nullptr, true); }
   // Every parameter's gradient.
-  void backward();
+  void backward() { step_.backward(step_.batch()); }
   // The recipe's optimizer update, then the step counter.
-  void update();
+  void update() { step_.update(); }
 
  private:
-  Backend& backend_;
-  int batch_;
-  Graph graph_;
-  SoftmaxCrossEntropy loss_;
-  Optimizer optimizer_;
-  MemoryPlan plan_;
-  std::unique_ptr<Arena> arena_;
-  Tensor images_, labels_, indices_, x_, y_, loss_value_, dlogits_, logits_;
-  StepCounters* counters_ = nullptr;
+  ModelStep step_;
+  Tensor images_, labels_, order_;
 };
 
 }  // namespace kiln::models

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <iosfwd>
 #include <memory>
 #include <optional>
 #include <span>
@@ -17,8 +18,8 @@
 #include <string>
 #include <vector>
 
-#include "models/recipe.h"
 #include "kernels/usage_error.h"
+#include "models/recipe.h"
 #include "runtime/checkpoint/checkpoint.h"
 #include "runtime/data/idx.h"
 #include "runtime/graph/graph.h"
@@ -28,6 +29,8 @@
 #include "runtime/step_runner.h"
 
 namespace kiln::models {
+
+struct EvaluationSet;
 
 // A run stopped by options.interrupt, after saving its training state; what() says where it is
 // and how to continue.
@@ -131,6 +134,8 @@ struct TrainReport {
   std::int64_t steps = 0;  // optimizer steps in all, resumed ones included
 };
 
+// The loop around one ModelStep (models/model_step.h), as Caffe's Solver around its Net: epochs,
+// log windows, Ctrl-C, evaluations, best weights, metrics and training states.
 class Trainer {
  public:
   // Plans and allocates everything, then initialises the parameters (from options.init, the
@@ -140,8 +145,8 @@ class Trainer {
   ~Trainer();
 
   const Settings& settings() const { return settings_; }
-  const Graph& graph() const { return graph_; }
-  const MemoryPlan& memory_plan() const { return plan_; }
+  const Graph& graph() const;
+  const MemoryPlan& memory_plan() const;
   // The model summary, loss, optimizer and memory plan, as printed at the start of a run.
   std::string summary() const;
 
@@ -157,27 +162,30 @@ class Trainer {
 
  private:
   struct Impl;
-  struct EvaluationSet;
 
-  void upload_weights(std::span<const checkpoint::NamedTensor> weights);
-  checkpoint::TrainingState training_state() const;
-  void restore(const checkpoint::TrainingState& state);
-  void start_epoch();
   void forward_backward_update(std::int64_t rows);
-  // Reads the losses written since the last read into the epoch's sum; throws if one diverged.
+  // Trains the rest of the epoch in progress, logging each window; true when max_steps stopped
+  // it. Saves the training state and throws Interrupted when options.interrupt reads true.
+  bool train_epoch(std::int64_t images_before);
+  // The epoch's evaluations, best weights, printed line, metrics line and training state.
+  EpochMetrics finish_epoch(double train_seconds, std::int64_t images_before,
+                            std::ofstream& metrics);
+  // Reads the losses written since the last read into the window's sum; throws if one diverged.
   void read_losses(double* window_sum);
   std::string divergence_source();
-  EpochMetrics finish_epoch(double train_seconds, std::int64_t images);
   // With all_logits, also every image's logits, image after image.
   Evaluation evaluate(const EvaluationSet& set, std::vector<float>* all_logits);
+  checkpoint::TrainingState training_state() const;
+  void restore(const checkpoint::TrainingState& state);
   void save_weights(std::span<const checkpoint::NamedTensor> weights);
   std::filesystem::path interrupted_state_path() const;
+  // Saves the training state and throws Interrupted, saying how to continue.
+  [[noreturn]] void stop_interrupted();
+  void write_metrics(std::ofstream& metrics, const EpochMetrics& line);
   void report_test(TrainReport& report);
   void write_predictions(std::span<const float> logits, std::span<const int> predictions);
 
   Settings settings_;
-  Graph graph_;
-  MemoryPlan plan_;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,73 +1,36 @@
-// The Trainer's private state, shared by its three files: trainer.cpp (planning, the training
-// loop, evaluation), trainer_state.cpp (weights, checkpoints, resuming) and trainer_report.cpp
-// (the final test, per-class results, predictions). Not part of the models library's interface.
+// The Trainer's private state, shared by its files: trainer.cpp (the training loop),
+// trainer_evaluate.cpp (losses, evaluation, divergence), trainer_state.cpp (checkpoints, resuming)
+// and trainer_report.cpp (the final test, per-class results, predictions). The step itself,
+// model and batch buffers, is a ModelStep; the data is TrainingData. Not part of the models
+// library's interface.
 #pragma once
 
 #include <cstdint>
 #include <limits>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "models/networks.h"
+#include "models/model_step.h"
 #include "models/progress.h"
 #include "models/trainer.h"
+#include "models/training_data.h"
 
 namespace kiln::models {
 
-inline constexpr std::int64_t kImageElements = std::int64_t{kImageSide} * kImageSide;
-
-inline const char* optimizer_name(OptimizerKind kind) {
-  return kind == OptimizerKind::adam ? "adam" : "sgd";
-}
-
-inline std::vector<std::int64_t> shape_vector(const Shape& shape) {
-  std::vector<std::int64_t> extents;
-  for (int axis = 0; axis < shape.rank(); ++axis) extents.push_back(shape[axis]);
-  return extents;
-}
-
-// The first `rows` of a batch-first tensor.
-inline Tensor first_rows(const Tensor& tensor, std::int64_t rows) {
-  Tensor view = tensor;
-  view.shape = tensor.shape.with_batch(rows);
-  return view;
-}
-
 struct Trainer::Impl {
-  Impl(const TrainOptions& options, Backend& backend, Allocator& allocator,
-       const Datasets& datasets, std::FILE* log)
-      : options(options),
-        recipe(recipe_for(options.model)),
-        backend(backend),
-        allocator(allocator),
-        datasets(datasets),
-        progress(options.quiet ? nullptr : log),
-        summary_log(log) {}
+  Impl(const TrainOptions& options, const Recipe& recipe, const Settings& settings,
+       Backend& backend, const Datasets& datasets, std::FILE* log);
 
   const TrainOptions& options;
   const Recipe& recipe;
-  Backend& backend;
-  Allocator& allocator;
-  const Datasets& datasets;
   Progress progress;
   std::FILE* summary_log;  // the final result, printed even when quiet
+  TrainingData data;
+  ModelStep step;
 
-  SoftmaxCrossEntropy loss;
-  std::optional<Optimizer> optimizer;
-  std::vector<std::int32_t> train_images_index;  // ascending indices into the training file
-  std::vector<std::int32_t> validation_index;
-
-  // Reservations, then their views.
-  Reservation r_train_images, r_train_labels, r_test_images, r_test_labels;
-  Reservation r_train_split, r_epoch_order, r_validation_order, r_test_order, r_shuffle_workspace;
-  Reservation r_x, r_y, r_dlogits, r_step_loss, r_losses, r_correct, r_counters;
-  std::unique_ptr<Arena> arena;
-  Tensor train_images, train_labels, test_images, test_labels;
-  Tensor train_split, epoch_order, validation_order, test_order;
-  std::span<std::byte> shuffle_workspace;
-  Tensor x, y, dlogits, step_loss, losses, correct;
-  StepCounters* counters = nullptr;
+  // The loop's own buffers in the step's arena: the losses of a log window, read when logged,
+  // and [0]: correct predictions of the epoch's training batches; [1]: of an evaluation.
+  Tensor losses, correct;
   DirectStepRunner direct_runner;  // when options.step_runner is null
   StepRunner* step_runner = nullptr;
 
@@ -88,15 +51,9 @@ struct Trainer::Impl {
   std::int64_t trained_images = 0;
   bool weights_saved = false;
 
-  std::int64_t train_count() const { return static_cast<std::int64_t>(train_images_index.size()); }
+  Backend& backend() const { return step.backend(); }
+  Allocator& allocator() const { return step.allocator(); }
   std::int64_t window() const { return recipe.log_every_batches; }
-};
-
-struct Trainer::EvaluationSet {
-  Tensor images;
-  Tensor labels;
-  Tensor order;
-  std::int64_t count;
 };
 
 }  // namespace kiln::models

@@ -1,28 +1,59 @@
-// The end of a run: the kept weights on the test set, per-class results, the predicted test
-// image the reference program shows, the summary lines, and the predictions file.
+// What a run reports: each epoch's metrics line, and at the end the kept weights on the test set,
+// per-class results, the predicted test image the reference program shows, the summary lines and
+// the predictions file.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
+#include "models/networks.h"
 #include "models/trainer_impl.h"
 #include "runtime/data/datasets.h"
 
 namespace kiln::models {
 
+std::string metrics_json_line(const EpochMetrics& metrics) {
+  nlohmann::json line = {{"epoch", metrics.epoch},
+                         {"train_loss", metrics.train_loss},
+                         {"train_acc", metrics.train_accuracy},
+                         {"val_loss", nullptr},
+                         {"val_acc", nullptr},
+                         {"test_loss", metrics.test.loss},
+                         {"test_acc", metrics.test.accuracy()},
+                         {"epoch_seconds", metrics.epoch_seconds},
+                         {"images_per_second", metrics.images_per_second}};
+  if (metrics.validation) {
+    line["val_loss"] = metrics.validation->loss;
+    line["val_acc"] = metrics.validation->accuracy();
+  }
+  return line.dump();
+}
+
+void Trainer::write_metrics(std::ofstream& metrics, const EpochMetrics& line) {
+  const TrainOptions& options = impl_->options;
+  if (options.metrics.empty()) return;
+  if (!metrics.is_open()) {
+    // A resumed run adds its epochs to the lines of the run it continues.
+    metrics.open(options.metrics, options.resume.empty() ? std::ios::trunc : std::ios::app);
+  }
+  metrics << metrics_json_line(line) << '\n' << std::flush;
+  if (!metrics) {
+    throw std::runtime_error(fmt::format("--metrics {}: cannot write", options.metrics.string()));
+  }
+}
+
 void Trainer::report_test(TrainReport& report) {
   Impl& run = *impl_;
   std::string which = "final weights";
   if (!run.best_weights.empty()) {
-    upload_weights(run.best_weights);
+    run.step.upload_weights(run.best_weights);
     which = fmt::format("weights of epoch {}, best on validation", run.best_epoch);
   }
-  const EvaluationSet test{run.test_images, run.test_labels, run.test_order,
-                           run.datasets.test.images.count};
   std::vector<float> logits;
-  report.test = evaluate(test, &logits);
+  report.test = evaluate(run.data.test(), &logits);
   const auto count = static_cast<std::size_t>(report.test.images);
   // The first maximum, as count_correct and torch.argmax pick it.
   std::vector<int> predictions(count);
@@ -32,9 +63,9 @@ void Trainer::report_test(TrainReport& report) {
   }
   report.per_class.assign(kClasses, ClassResult{});
   for (std::size_t i = 0; i < count; ++i) {
-    ClassResult& result = report.per_class[run.datasets.test.labels[i]];
+    ClassResult& result = report.per_class[run.data.test_labels()[i]];
     ++result.total;
-    if (predictions[i] == run.datasets.test.labels[i]) ++result.correct;
+    if (predictions[i] == run.data.test_labels()[i]) ++result.correct;
   }
   // The reference program of fashion-lenet predicts test image 9; kiln does so for both.
   report.predicted_image = count > 9 ? 9 : 0;
@@ -59,12 +90,12 @@ void Trainer::report_test(TrainReport& report) {
   fmt::print(out, "test image {}: predicted {} ({:.1f}%), label {}\n", report.predicted_image,
              names[static_cast<std::size_t>(report.predicted_label)],
              100 * probabilities[static_cast<std::size_t>(report.predicted_label)],
-             names[run.datasets.test.labels[image]]);
+             names[run.data.test_labels()[image]]);
   if (run.trained_images > 0) {
     fmt::print(out, "trained {} images in {} ({:.0f} images/s), every op on the {} backend\n",
                run.trained_images, clock_text(run.trained_seconds),
                static_cast<double>(run.trained_images) / std::max(run.trained_seconds, 1e-9),
-               run.backend.name());
+               run.backend().name());
   }
   if (run.weights_saved) {
     fmt::print(out, "weights: {}; training state: {}\n", run.options.save.string(),
@@ -82,7 +113,7 @@ void Trainer::write_predictions(std::span<const float> logits, std::span<const i
   for (int c = 0; c < kClasses; ++c) text += fmt::format(",p{}", c);
   text += '\n';
   for (std::size_t i = 0; i < predictions.size(); ++i) {
-    text += fmt::format("{},{},{}", i, run.datasets.test.labels[i], predictions[i]);
+    text += fmt::format("{},{},{}", i, run.data.test_labels()[i], predictions[i]);
     for (const double p : softmax(logits.subspan(i * kClasses, kClasses)))
       text += fmt::format(",{:.6g}", p);
     text += '\n';

@@ -1,7 +1,9 @@
-// The Trainer's weights and checkpoints: parameters to and from the host, the training state a run
-// saves and resumes from, and the recipe's weights file.
+// The Trainer's checkpoints, as Caffe's Solver snapshots: the training state a run saves and
+// resumes from (weights, Adam's moments, best weights, the position), the recipe's weights file,
+// and the stop on Ctrl-C.
 #include <fmt/format.h>
 
+#include "models/train_settings.h"
 #include "models/trainer_impl.h"
 #include "runtime/checkpoint/checkpoint.h"
 
@@ -10,26 +12,22 @@ namespace kiln::models {
 namespace fs = std::filesystem;
 using checkpoint::NamedTensor;
 
-std::vector<NamedTensor> Trainer::weights() const {
-  std::vector<NamedTensor> weights;
-  for (const Parameter* parameter : const_cast<Graph&>(graph_).parameters()) {
-    NamedTensor tensor{parameter->name, shape_vector(parameter->shape),
-                       std::vector<float>(static_cast<std::size_t>(parameter->shape.elements()))};
-    if (!parameter->value.empty()) {
-      impl_->allocator.copy_to_host(tensor.values.data(), parameter->value.data,
-                                    parameter->value.bytes());
-    }
-    weights.push_back(std::move(tensor));
-  }
-  return weights;
+namespace {
+
+// The flags that continue an interrupted run: the state holds its settings, not the files
+// it writes besides its weights.
+std::string resume_command(const TrainOptions& options, const fs::path& state) {
+  std::string command = "--resume " + state.string();
+  if (!options.metrics.empty()) command += " --metrics " + options.metrics.string();
+  if (!options.predictions.empty()) command += " --predictions " + options.predictions.string();
+  return command;
 }
 
-void Trainer::upload_weights(std::span<const NamedTensor> weights) {
-  const auto parameters = graph_.parameters();
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    impl_->allocator.copy_from_host(parameters[i]->value.data, weights[i].values.data(),
-                                    parameters[i]->value.bytes());
-  }
+}  // namespace
+
+fs::path state_path_for(const fs::path& weights) {
+  fs::path state = weights;
+  return state.replace_extension(".state.safetensors");
 }
 
 // The state holds the weights under their names, Adam's moments as "exp_avg/<name>" and
@@ -37,13 +35,13 @@ void Trainer::upload_weights(std::span<const NamedTensor> weights) {
 checkpoint::TrainingState Trainer::training_state() const {
   const Impl& run = *impl_;
   checkpoint::TrainingState state{std::string(run.recipe.model), weights(), {}};
-  for (const Parameter* parameter : const_cast<Graph&>(graph_).parameters()) {
+  for (const Parameter* parameter : run.step.parameters()) {
     for (const auto& [prefix, tensor] : {std::pair{"exp_avg/", &parameter->exp_avg},
                                          std::pair{"exp_avg_sq/", &parameter->exp_avg_sq}}) {
       if (tensor->empty()) continue;
       NamedTensor moment{prefix + parameter->name, shape_vector(parameter->shape),
                          std::vector<float>(static_cast<std::size_t>(tensor->elements()))};
-      run.allocator.copy_to_host(moment.values.data(), tensor->data, tensor->bytes());
+      run.allocator().copy_to_host(moment.values.data(), tensor->data, tensor->bytes());
       state.tensors.push_back(std::move(moment));
     }
   }
@@ -51,7 +49,7 @@ checkpoint::TrainingState Trainer::training_state() const {
     state.tensors.push_back({"best/" + best.name, best.shape, best.values});
   }
   std::int64_t correct = 0;
-  run.allocator.copy_to_host(&correct, run.correct.data, sizeof correct);
+  run.allocator().copy_to_host(&correct, run.correct.data, sizeof correct);
   state.fields = {{"epoch", fmt::format("{}", run.epoch)},
                   {"batch", fmt::format("{}", run.next_batch)},
                   {"steps", fmt::format("{}", run.steps)},
@@ -89,13 +87,13 @@ void Trainer::restore(const checkpoint::TrainingState& state) {
     throw checkpoint::CheckpointError(
         fmt::format("{}: the training state lacks tensor '{}'", run.options.resume.string(), name));
   };
-  for (Parameter* parameter : graph_.parameters()) {
+  for (Parameter* parameter : run.step.parameters()) {
     for (const auto& [prefix, tensor] :
          {std::pair{"", &parameter->value}, std::pair{"exp_avg/", &parameter->exp_avg},
           std::pair{"exp_avg_sq/", &parameter->exp_avg_sq}}) {
       if (tensor->empty()) continue;
       const NamedTensor& saved = find(prefix + parameter->name, parameter->shape);
-      run.allocator.copy_from_host(tensor->data, saved.values.data(), tensor->bytes());
+      run.allocator().copy_from_host(tensor->data, saved.values.data(), tensor->bytes());
     }
   }
   run.epoch = static_cast<int>(checkpoint::parse_uint_field(state, "epoch"));
@@ -112,16 +110,16 @@ void Trainer::restore(const checkpoint::TrainingState& state) {
         fmt::format("{}: batch {} is past the end of an epoch of {} batches",
                     run.options.resume.string(), run.next_batch, batches_per_epoch()));
   }
-  if (!run.validation_index.empty() && run.best_epoch > 0) {
+  if (run.data.validation_count() > 0 && run.best_epoch > 0) {
     run.best_weights = weights();
-    const auto parameters = graph_.parameters();
+    const auto parameters = run.step.parameters();
     for (std::size_t i = 0; i < parameters.size(); ++i) {
       run.best_weights[i].values = find("best/" + parameters[i]->name, parameters[i]->shape).values;
     }
   }
   const std::int64_t correct[2] = {
       static_cast<std::int64_t>(checkpoint::parse_uint_field(state, "epoch_correct")), 0};
-  run.allocator.copy_from_host(run.correct.data, correct, sizeof correct);
+  run.allocator().copy_from_host(run.correct.data, correct, sizeof correct);
 }
 
 void adopt_resumed_run(TrainOptions& options, bool model_given) {
@@ -153,6 +151,16 @@ fs::path Trainer::interrupted_state_path() const {
   const TrainOptions& options = impl_->options;
   return options.save.empty() ? fs::path(options.model + ".interrupted.state.safetensors")
                               : state_path_for(options.save);
+}
+
+void Trainer::stop_interrupted() {
+  Impl& run = *impl_;
+  run.progress.end_epoch();
+  const fs::path state = interrupted_state_path();
+  checkpoint::save_training_state(state, training_state());
+  throw Interrupted(fmt::format(
+      "interrupted in epoch {}, after step {}; the training state is in {}: continue with {}",
+      run.epoch + 1, run.steps, state.string(), resume_command(run.options, state)));
 }
 
 }  // namespace kiln::models

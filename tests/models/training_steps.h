@@ -1,4 +1,4 @@
-// Two whole training steps of each reference model, built as kiln builds it (models/networks.h:
+// Two whole training steps of each reference model, built as kiln builds it (models/model_step.h:
 // the graph of layers, its arena, Philox initialisation, the optimizer), checked against PyTorch
 // (tests/golden/training_step_fixtures.py): the same initial values, batches, dropout masks and
 // optimizer, so the loss, every gradient and every updated parameter must agree to float32
@@ -11,10 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "models/model_step.h"
 #include "models/networks.h"
 #include "runtime/graph/graph.h"
-#include "runtime/graph/init.h"
-#include "runtime/graph/loss.h"
 #include "runtime/graph/optimizer.h"
 #include "runtime/memory/arena.h"
 #include "tests/support/compact_tensors.h"
@@ -72,53 +71,48 @@ inline void train_two_steps_like_pytorch(Backend& backend, Allocator& allocator,
   const std::uint64_t seed = params["seed"];
   const bool adam = model == "mnist-cnn";
 
-  Graph graph;
-  models::build_model(model, graph, adam ? static_cast<float>(params["dropout"]) : 0.0f);
-  MemoryPlan plan;
-  graph.plan(backend, Shape{batch, 1, 28, 28}, plan);
-  Optimizer optimizer(adam ? OptimizerKind::adam : OptimizerKind::sgd, adam ? 1e-3 : 0.04);
-  const auto parameters = graph.parameters();
-  optimizer.plan(parameters, plan);
+  models::ModelStep step(
+      models::StepSpec{
+          .model = model,
+          .batch = batch,
+          .dropout = adam ? static_cast<float>(params["dropout"]) : 0.0f,
+          .fuse = true,
+          .optimizer = models::OptimizerSettings{adam ? OptimizerKind::adam : OptimizerKind::sgd,
+                                                 adam ? 1e-3 : 0.04}},
+      backend);
   const auto images_bytes = fixture.bytes(case_name, "images");
   const auto labels_bytes = fixture.bytes(case_name, "labels");
   const auto count = static_cast<std::int64_t>(labels_bytes.size());
-  const Reservation images =
+  MemoryPlan& plan = step.plan();
+  const Reservation images_reservation =
       plan.reserve("images", MemoryCategory::data, DType::u8, Shape{count, 28, 28});
-  const Reservation labels = plan.reserve("labels", MemoryCategory::data, DType::u8, Shape{count});
-  const Reservation indices =
+  const Reservation labels_reservation =
+      plan.reserve("labels", MemoryCategory::data, DType::u8, Shape{count});
+  const Reservation indices_reservation =
       plan.reserve("indices", MemoryCategory::data, DType::i32, Shape{batch});
-  const auto [x, y, dlogits, loss, counters_bytes] =
-      reserve_step_buffers(plan, batch, graph.output_shape());
+  step.allocate(allocator);
+  const Tensor images = step.upload(images_reservation, images_bytes.data());
+  const Tensor labels = step.upload(labels_reservation, labels_bytes.data());
+  step.initialize_weights(seed);
+  step.set_counters(seed, 0);
+  const auto parameters = step.parameters();
 
-  Arena arena(allocator, plan);
-  graph.bind(arena);
-  optimizer.bind(arena, parameters);
-  allocator.copy_from_host(arena.tensor(images).data, images_bytes.data(), images_bytes.size());
-  allocator.copy_from_host(arena.tensor(labels).data, labels_bytes.data(), labels_bytes.size());
-  initialize_parameters(parameters, seed, allocator);
-  auto* counters = static_cast<StepCounters*>(arena.tensor(counters_bytes).data);
-  const StepCounters start{seed, 0};
-  allocator.copy_from_host(counters, &start, sizeof start);
-
-  const SoftmaxCrossEntropy criterion;
-  for (int step = 0; step < 2; ++step) {
-    const std::string prefix = "step" + std::to_string(step);
+  for (int step_index = 0; step_index < 2; ++step_index) {
+    const std::string prefix = "step" + std::to_string(step_index);
     SCOPED_TRACE(prefix);
     const auto step_indices = fixture.ints(case_name, prefix + "/indices");
-    allocator.copy_from_host(arena.tensor(indices).data, step_indices.data(),
-                             step_indices.size() * sizeof(std::int32_t));
-    backend.gather_batch(arena.tensor(images).u8(), arena.tensor(labels).u8(), 28 * 28,
-                         arena.tensor(indices).i32(), batch, arena.tensor(x).f32(),
-                         arena.tensor(y).i32());
-    const Tensor logits = graph.forward(backend, counters, true, arena.tensor(x));
-    criterion.forward(backend, logits, arena.tensor(y), arena.tensor(loss).f32(),
-                      arena.tensor(dlogits));
-    graph.backward(backend, counters, arena.tensor(dlogits));
-    optimizer.step(backend, counters);
+    const Tensor indices = step.upload(indices_reservation, step_indices.data(),
+                                       step_indices.size() * sizeof(std::int32_t));
+    step.gather(images, labels, indices.i32(), batch);
+    step.forward(batch, true);
+    step.loss(batch, nullptr, true);
+    step.backward(batch);
+    step.update();
 
     const float expected_loss = fixture.floats(case_name, prefix + "/loss")[0];
-    EXPECT_NEAR(download<float>(allocator, arena.tensor(loss))[0], expected_loss,
-                kGradientTolerance * std::abs(expected_loss));
+    float loss = 0;
+    allocator.copy_to_host(&loss, step.loss_value(), sizeof loss);
+    EXPECT_NEAR(loss, expected_loss, kGradientTolerance * std::abs(expected_loss));
     for (const Parameter* parameter : parameters) {
       SCOPED_TRACE(parameter->name);
       EXPECT_TRUE(close_in_l2(as_stored(fixture, case_name, parameter->name,
@@ -132,7 +126,7 @@ inline void train_two_steps_like_pytorch(Backend& backend, Allocator& allocator,
     }
   }
   StepCounters after;
-  allocator.copy_to_host(&after, counters, sizeof after);
+  allocator.copy_to_host(&after, step.counters(), sizeof after);
   EXPECT_EQ(after.step, 2u);
 }
 

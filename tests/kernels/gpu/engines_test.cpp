@@ -67,7 +67,7 @@ TEST_F(GpuEngines, CudnnByNameIsCudnnOrAUsageErrorWhereNotBuilt) {
     try {
       make_engine({.backend = "cudnn"}, stream_);
       ADD_FAILURE() << "built without cuDNN, yet --backend cudnn was built";
-    } catch (const EngineChoiceError& error) {
+    } catch (const UsageError& error) {
       EXPECT_STREQ(error.what(),
                    "the cuDNN engine is not built (configured with KILN_WITH_CUDNN=OFF); use "
                    "--backend cuda");
