@@ -5,7 +5,6 @@
 // a training state to resume from), always with one line on stderr.
 #include <fmt/format.h>
 
-#include <array>
 #include <cmath>
 #include <csignal>
 #include <cstdint>
@@ -16,14 +15,8 @@
 #include <string>
 
 #include "apps/command_line.h"
-#include "kernels/cpu/backend.h"
-#include "kernels/cpu/parallel.h"
-#include "kernels/cuda/backend.h"
 #include "kernels/cuda/device.h"
-#include "kernels/engine_mix.h"
-#if KILN_WITH_CUDNN
-#include "kernels/cudnn/backend.h"
-#endif
+#include "kernels/engines.h"
 #include "models/layer_times.h"
 #include "models/predictor.h"
 #include "models/recipe.h"
@@ -36,15 +29,15 @@
 
 namespace {
 
-// The chosen backend with the memory it works in; a CUDA backend's stream is declared first so
-// that it outlives the rest, and a mix's engines before the mix that uses them.
+// The chosen engine with the memory it works in; a GPU engine's stream is declared first so that
+// it outlives the rest.
 struct Engine {
   std::unique_ptr<kiln::CudaStream> stream;
-  std::unique_ptr<kiln::Backend> mixed_engines;
-  std::unique_ptr<kiln::Backend> backend;
+  std::optional<kiln::Engine> engine;
   std::unique_ptr<kiln::Allocator> allocator;
   std::unique_ptr<kiln::StepRunner> step_runner;  // a CUDA graph's, unless --cuda-graph off
-  std::string description;
+  kiln::Backend& backend() const { return engine->backend(); }
+  const std::string& description() const { return engine->description(); }
 };
 
 // Set by the first Ctrl-C; the trainer polls it between steps. A second Ctrl-C kills at once.
@@ -55,65 +48,29 @@ extern "C" void on_interrupt(int /*signal*/) {
   std::signal(SIGINT, SIG_DFL);
 }
 
-// The op families that run on cuDNN: all of them with --backend cudnn, none with cuda, then as
-// --conv, --pool, ... say.
-kiln::FamilyRouting cudnn_families(
-    const std::string& choice, const std::array<std::string, kiln::kOpFamilies.size()>& engines) {
-  kiln::FamilyRouting routing;
-  for (const kiln::OpFamily family : kiln::kOpFamilies) {
-    const std::string& engine = engines[static_cast<std::size_t>(family)];
-    routing.route(family, engine.empty() ? choice == "cudnn" : engine == "cudnn");
-  }
-  return routing;
-}
-
-// kiln's CUDA kernels, cuDNN, or a mix of the two per op family, on a new stream.
-void make_gpu_engine(const kiln::FamilyRouting& routing, std::uint64_t seed, Engine& engine) {
-  engine.stream = std::make_unique<kiln::CudaStream>();
-  engine.allocator = kiln::make_cuda_allocator(engine.stream->get());
-  if (routing.none()) {
-    engine.backend = std::make_unique<kiln::cuda::CudaBackend>(engine.stream->get());
-    engine.description = "cuda: " + kiln::cuda::describe(kiln::cuda::device_status());
-    return;
-  }
-#if KILN_WITH_CUDNN
-  auto cudnn = std::make_unique<kiln::cudnn::CudnnBackend>(
-      engine.stream->get(), kiln::cudnn::CudnnBackendOptions{.dropout_seed = seed});
-  const std::string settings = cudnn->describe();
-  if (routing.all()) {
-    engine.backend = std::move(cudnn);
-  } else {
-    engine.backend = std::make_unique<kiln::EngineMix>(cudnn->custom(), *cudnn, routing);
-    engine.mixed_engines = std::move(cudnn);
-  }
-  engine.description = fmt::format("{}: {}; {}", engine.backend->name(),
-                                   kiln::cuda::describe(kiln::cuda::device_status()), settings);
-#else
-  (void)seed;
-  throw kiln::app::UsageError(
-      "the cuDNN engine is not built (configured with KILN_WITH_CUDNN=OFF); use --backend cuda");
-#endif
-}
-
+// The engine --backend and the per-family flags name, built by the library (kernels/engines.h);
+// on the CPU, with --backend auto, a notice unless quiet.
 void make_engine(const kiln::app::Command& command, bool quiet, Engine& engine) {
-  const std::string& choice = command.backend;
-  const auto& device = kiln::cuda::device_status();
-  if (choice == "cpu" || (choice == "auto" && !device.available)) {
-    if (choice == "auto" && !quiet) {
-      fmt::print("kiln: no usable GPU ({}); training on the CPU backend\n", device.reason);
+  const kiln::EngineChoice choice{.backend = command.backend,
+                                  .families = command.engines,
+                                  .cpu_threads = command.threads,
+                                  .dropout_seed = command.train.seed.value_or(0)};
+  try {
+    if (kiln::engine_memory_space(choice) == kiln::MemorySpace::host) {
+      if (choice.backend == "auto" && !quiet) {
+        fmt::print("kiln: no usable GPU ({}); training on the CPU backend\n",
+                   kiln::cuda::device_status().reason);
+      }
+      engine.allocator = kiln::make_host_allocator();
+    } else {
+      engine.stream = std::make_unique<kiln::CudaStream>();
+      engine.allocator = kiln::make_cuda_allocator(engine.stream->get());
     }
-    if (command.threads > 0) kiln::cpu::set_thread_count(command.threads);
-    engine.backend = std::make_unique<kiln::cpu::CpuBackend>();
-    engine.allocator = kiln::make_host_allocator();
-    const int threads = kiln::cpu::thread_count();
-    engine.description =
-        fmt::format("cpu (the reference backend, {} thread{})", threads, threads == 1 ? "" : "s");
-    return;
+    engine.engine.emplace(
+        kiln::make_engine(choice, engine.stream ? engine.stream->get() : nullptr));
+  } catch (const kiln::EngineChoiceError& error) {
+    throw kiln::app::UsageError(error.what());
   }
-  if (!device.available) {
-    throw std::runtime_error(fmt::format("--backend {}: no usable GPU: {}", choice, device.reason));
-  }
-  make_gpu_engine(cudnn_families(choice, command.engines), command.train.seed.value_or(0), engine);
 }
 
 // `train_mnist_gpu predict`: the top three classes of one image.
@@ -154,7 +111,7 @@ int predict(const kiln::app::Command& command) {
   }
   Engine engine;
   make_engine(command, true, engine);
-  kiln::models::Predictor predictor(options.model, options.weights, *engine.backend,
+  kiln::models::Predictor predictor(options.model, options.weights, engine.backend(),
                                     *engine.allocator);
   const auto probabilities = predictor.probabilities(pixels);
   const auto names = kiln::data::class_names(recipe.dataset);
@@ -190,8 +147,8 @@ int time_layers(const kiln::app::Command& command, const std::string& data_dir,
       .stream = engine.stream.get(),
       .images = std::span(train.images.pixels).first(pixels),
       .labels = std::span(train.labels).first(static_cast<std::size_t>(batch))};
-  fmt::print("backend {}\n{}", engine.description,
-             kiln::models::time_layers(run, *engine.backend, *engine.allocator));
+  fmt::print("backend {}\n{}", engine.description(),
+             kiln::models::time_layers(run, engine.backend(), *engine.allocator));
   return 0;
 }
 
@@ -227,11 +184,11 @@ int main(int argc, char** argv) {
     }
     options.step_runner = engine.step_runner.get();
     const auto datasets = kiln::models::load_datasets(data_dir);
-    kiln::models::Trainer trainer(options, *engine.backend, *engine.allocator, datasets, stdout);
+    kiln::models::Trainer trainer(options, engine.backend(), *engine.allocator, datasets, stdout);
     if (!options.quiet) {
       fmt::print("kiln {}: {} on {} from {}\nbackend {}\n{}", kiln::checkpoint::kiln_version(),
                  options.model, kiln::data::dataset_dir_name(recipe.dataset), data_dir,
-                 engine.description, trainer.summary());
+                 engine.description(), trainer.summary());
       std::fflush(stdout);
     }
     options.interrupt = &interrupted;

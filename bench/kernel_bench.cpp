@@ -22,21 +22,19 @@
 #include <cstdio>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bench/layer_ops.h"
 #include "bench/rotating_operands.h"
-#include "kernels/cuda/backend.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device.h"
 #include "kernels/cudnn/ops.h"
+#include "kernels/engines.h"
 #include "models/recipe.h"
 #include "runtime/stream.h"
-#if KILN_WITH_CUDNN
-#include "kernels/cudnn/backend.h"
-#endif
 
 namespace kiln::bench {
 namespace {
@@ -51,14 +49,13 @@ enum class Engine { custom, cudnn };
 
 const char* engine_name(Engine engine) { return engine == Engine::custom ? "custom" : "cudnn"; }
 
-// What one benchmark process holds for its whole run: the stream, both engines on it, events,
-// a random generator for operands and the size of the L2 cache.
+// What one benchmark process holds for its whole run: the stream, both engines on it (by their
+// names, with their default settings), events, a random generator for operands and the size of
+// the L2 cache.
 class Device {
  public:
-  Device() : custom_(stream_.get()) {
-#if KILN_WITH_CUDNN
-    cudnn_ = std::make_unique<cudnn::CudnnBackend>(stream_.get());
-#endif
+  Device() : custom_(make_engine({.backend = "cuda"}, stream_.get())) {
+    if (cudnn_engine_built()) cudnn_.emplace(make_engine({.backend = "cudnn"}, stream_.get()));
     int ordinal = 0;
     KILN_CUDA_CHECK(cudaGetDevice(&ordinal));
     cudaDeviceProp properties{};
@@ -82,12 +79,9 @@ class Device {
   Device(const Device&) = delete;
   Device& operator=(const Device&) = delete;
 
+  // cuDNN's rows exist only where it is built (register_rows).
   Backend& engine(Engine engine) {
-#if KILN_WITH_CUDNN
-    if (engine == Engine::cudnn) return *cudnn_;
-#endif
-    (void)engine;
-    return custom_;
+    return engine == Engine::cudnn ? cudnn_.value().backend() : custom_.backend();
   }
   cudaStream_t stream() const { return stream_.get(); }
   curandGenerator_t generator() const { return generator_; }
@@ -107,10 +101,8 @@ class Device {
 
  private:
   CudaStream stream_;
-  cuda::CudaBackend custom_;
-#if KILN_WITH_CUDNN
-  std::unique_ptr<cudnn::CudnnBackend> cudnn_;
-#endif
+  kiln::Engine custom_;
+  std::optional<kiln::Engine> cudnn_;
   std::size_t l2_bytes_ = 0;
   CudaEvent start_;
   CudaEvent stop_;
@@ -501,9 +493,7 @@ void time_peak_sgemm(benchmark::State& state) {
 // <engine>".
 void register_rows() {
   std::vector<Engine> engines = {Engine::custom};
-#if KILN_WITH_CUDNN
-  engines.push_back(Engine::cudnn);
-#endif
+  if (cudnn_engine_built()) engines.push_back(Engine::cudnn);
   for (const models::Recipe& recipe : models::recipes()) {
     const std::string model(recipe.model);
     std::vector<int> batches = {1, recipe.batch_size, 256};

@@ -26,21 +26,12 @@
 #include "kernels/cpu/optimizers.h"
 #include "tests/support/conv_cases.h"
 #include "tests/support/random.h"
+#include "tests/support/thread_count_guard.h"
 
 namespace kiln {
 namespace {
 
-// Restores the process-wide thread count when a test ends.
-class ThreadCountGuard {
- public:
-  ThreadCountGuard() : saved_(cpu::thread_count()) {}
-  ~ThreadCountGuard() { cpu::set_thread_count(saved_); }
-  ThreadCountGuard(const ThreadCountGuard&) = delete;
-  ThreadCountGuard& operator=(const ThreadCountGuard&) = delete;
-
- private:
-  int saved_;
-};
+using testing::ThreadCountGuard;
 
 // The ranges parallel_ranges hands out with `threads` threads, in order; each index is checked
 // to fall in exactly one.
