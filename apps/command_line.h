@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels/engine_mix.h"
+#include "kernels/ops.h"
 #include "models/trainer.h"
 
 namespace kiln::app {

@@ -31,6 +31,10 @@ class StepRecorder final : public Backend, public LayerObserver {
   std::vector<OpCall> take_calls() { return std::move(calls_); }
 
   std::size_t conv2d_workspace_bytes(const Conv2dShape& /*shape*/) const override { return 0; }
+  // The step is recorded unfused, so that every ReLU and pooling call has a cuDNN counterpart.
+  bool fuses_relu_max_pool() const override { return false; }
+  std::size_t dropout_reserve_bytes(std::int64_t /*count*/) const override { return 0; }
+  std::size_t shuffle_workspace_bytes(std::int64_t /*count*/) const override { return 0; }
 
  private:
   void conv2d_forward_impl(const Conv2dShape& shape, const float*, const float*, const float*,
@@ -57,8 +61,6 @@ class StepRecorder final : public Backend, public LayerObserver {
                                 const std::int32_t*, float*) override {
     add({.op = Op::max_pool2d_backward, .pool = shape});
   }
-  // The step is recorded unfused, so that every ReLU and pooling call has a cuDNN counterpart.
-  bool fuses_relu_max_pool() const override { return false; }
   void relu_max_pool2d_forward_impl(const Pool2dShape&, const float*, float*,
                                     std::int32_t*) override {
     throw std::logic_error("the recording backend does not fuse");
@@ -81,7 +83,6 @@ class StepRecorder final : public Backend, public LayerObserver {
     add({.op = Op::sigmoid_backward, .count = count});
   }
 
-  std::size_t dropout_reserve_bytes(std::int64_t /*count*/) const override { return 0; }
   void dropout_forward_impl(std::int64_t count, float p, std::uint32_t, const StepCounters*,
                             const float*, float*, std::span<std::byte>) override {
     add({.op = Op::dropout_forward, .count = count, .dropout_probability = p});
@@ -123,7 +124,6 @@ class StepRecorder final : public Backend, public LayerObserver {
   void advance_step_impl(StepCounters* /*counters*/) override {}
 
   // Once per epoch, not part of a step.
-  std::size_t shuffle_workspace_bytes(std::int64_t /*count*/) const override { return 0; }
   void shuffle_indices_impl(std::int64_t, std::uint64_t, std::uint32_t, std::uint64_t,
                             const std::int32_t*, std::int32_t*, std::span<std::byte>) override {}
 
