@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "kernels/engine_mix.h"
+#include "kernels/ops.h"
 #include "models/trainer.h"
 #include "kernels/usage_error.h"
 

@@ -31,6 +31,7 @@
 #include "bench/rotating_operands.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/device.h"
+#include "kernels/cudnn/ops.h"
 #include "kernels/engines.h"
 #include "models/recipe.h"
 #include "runtime/stream.h"
@@ -47,30 +48,6 @@ constexpr int kMaxLaunchesPerIteration = 64;
 enum class Engine { custom, cudnn };
 
 const char* engine_name(Engine engine) { return engine == Engine::custom ? "custom" : "cudnn"; }
-
-// The ops cuDNN has; the rest run on kiln's kernels under either engine and are measured once.
-bool cudnn_implements(OpKind kind) {
-  switch (kind) {
-    case OpKind::conv2d_forward:
-    case OpKind::conv2d_backward_data:
-    case OpKind::conv2d_backward_filter:
-    case OpKind::conv2d_backward_bias:
-    case OpKind::max_pool2d_forward:
-    case OpKind::max_pool2d_backward:
-    case OpKind::relu_max_pool2d_forward:  // cuDNN's ReLU then its pooling: it does not fuse them
-    case OpKind::relu_max_pool2d_backward:
-    case OpKind::relu_forward:
-    case OpKind::relu_backward:
-    case OpKind::sigmoid_forward:
-    case OpKind::sigmoid_backward:
-    case OpKind::dropout_forward:
-    case OpKind::dropout_backward:
-    case OpKind::softmax_cross_entropy:
-      return true;
-    default:
-      return false;
-  }
-}
 
 // What one benchmark process holds for its whole run: the stream, both engines on it (by their
 // names, with their default settings), events, a random generator for operands and the size of
@@ -150,18 +127,18 @@ Work conv2d_work(const OpCall& call, Backend& engine) {
   const auto workspace = std::make_shared<DeviceBuffer>(engine.conv2d_workspace_bytes(shape));
   const Operand x = floats(shape.input_elements()), w = floats(shape.weight_elements()),
                 y = floats(shape.output_elements()), b = floats(shape.out_channels);
-  switch (call.kind) {
-    case OpKind::conv2d_forward:
+  switch (call.op) {
+    case Op::conv2d_forward:
       return {{x, w, b, y}, [&engine, shape, workspace](const RotatingOperands& o, int s) {
                 engine.conv2d_forward(shape, o.get<float>(s, 0), o.get<float>(s, 1),
                                       o.get<float>(s, 2), o.get<float>(s, 3), workspace->span());
               }};
-    case OpKind::conv2d_backward_data:
+    case Op::conv2d_backward_data:
       return {{y, w, x}, [&engine, shape, workspace](const RotatingOperands& o, int s) {
                 engine.conv2d_backward_data(shape, o.get<float>(s, 0), o.get<float>(s, 1),
                                             o.get<float>(s, 2), workspace->span());
               }};
-    case OpKind::conv2d_backward_filter:
+    case Op::conv2d_backward_filter:
       return {{x, y, w}, [&engine, shape, workspace](const RotatingOperands& o, int s) {
                 engine.conv2d_backward_filter(shape, o.get<float>(s, 0), o.get<float>(s, 1),
                                               o.get<float>(s, 2), workspace->span());
@@ -186,7 +163,7 @@ Work max_pool2d_work(const OpCall& call, Backend& engine) {
     engine.max_pool2d_forward(shape, o.get<float>(s, 0), o.get<float>(s, 1),
                               o.get<std::int32_t>(s, 2));
   };
-  if (call.kind == OpKind::max_pool2d_forward) return {operands, forward};
+  if (call.op == Op::max_pool2d_forward) return {operands, forward};
   return {operands,
           [&engine, shape](const RotatingOperands& o, int s) {
             engine.max_pool2d_backward(shape, o.get<float>(s, 0), o.get<float>(s, 1),
@@ -220,7 +197,7 @@ Work relu_max_pool2d_work(const OpCall& call, Backend& engine) {
     engine.max_pool2d_forward(shape, o.get<float>(s, 5), o.get<float>(s, 1),
                               o.get<std::int32_t>(s, 2));
   };
-  if (call.kind == OpKind::relu_max_pool2d_forward) return {operands, forward};
+  if (call.op == Op::relu_max_pool2d_forward) return {operands, forward};
   return {operands,
           [&engine, shape, n, fused](const RotatingOperands& o, int s) {
             if (fused) {
@@ -238,10 +215,10 @@ Work relu_max_pool2d_work(const OpCall& call, Backend& engine) {
 
 Work elementwise_work(const OpCall& call, Backend& engine) {
   const std::int64_t n = call.count;
-  const OpKind kind = call.kind;
-  if (kind == OpKind::relu_forward || kind == OpKind::sigmoid_forward) {
+  const Op kind = call.op;
+  if (kind == Op::relu_forward || kind == Op::sigmoid_forward) {
     return {{floats(n), floats(n)}, [&engine, n, kind](const RotatingOperands& o, int s) {
-              if (kind == OpKind::relu_forward) {
+              if (kind == Op::relu_forward) {
                 engine.relu_forward(n, o.get<float>(s, 0), o.get<float>(s, 1));
               } else {
                 engine.sigmoid_forward(n, o.get<float>(s, 0), o.get<float>(s, 1));
@@ -250,7 +227,7 @@ Work elementwise_work(const OpCall& call, Backend& engine) {
   }
   return {{floats(n, Fill::positive), floats(n), floats(n)},
           [&engine, n, kind](const RotatingOperands& o, int s) {
-            if (kind == OpKind::relu_backward) {
+            if (kind == Op::relu_backward) {
               engine.relu_backward(n, o.get<float>(s, 0), o.get<float>(s, 1), o.get<float>(s, 2));
             } else {
               engine.sigmoid_backward(n, o.get<float>(s, 0), o.get<float>(s, 1),
@@ -272,7 +249,7 @@ Work dropout_work(const OpCall& call, Backend& engine) {
                            o.bytes(s, 2, reserve));
   };
   const std::vector<Operand> operands = {floats(n), floats(n), {reserve, Fill::by_setup}};
-  if (call.kind == OpKind::dropout_forward) return {operands, forward};
+  if (call.op == Op::dropout_forward) return {operands, forward};
   return {operands,
           [&engine, n, p, reserve, counters](const RotatingOperands& o, int s) {
             engine.dropout_backward(n, p, kMaskStream, counters, o.get<float>(s, 1),
@@ -298,18 +275,18 @@ Work linear_work(const OpCall& call, Backend& engine) {
                 w = floats(std::int64_t{shape.out_features} * shape.in_features),
                 y = floats(std::int64_t{shape.batch} * shape.out_features),
                 b = floats(shape.out_features);
-  switch (call.kind) {
-    case OpKind::linear_forward:
+  switch (call.op) {
+    case Op::linear_forward:
       return {{x, w, b, y}, [&engine, shape](const RotatingOperands& o, int s) {
                 engine.linear_forward(shape, o.get<float>(s, 0), o.get<float>(s, 1),
                                       o.get<float>(s, 2), o.get<float>(s, 3));
               }};
-    case OpKind::linear_backward_data:
+    case Op::linear_backward_data:
       return {{y, w, x}, [&engine, shape](const RotatingOperands& o, int s) {
                 engine.linear_backward_data(shape, o.get<float>(s, 0), o.get<float>(s, 1),
                                             o.get<float>(s, 2));
               }};
-    case OpKind::linear_backward_weight:
+    case Op::linear_backward_weight:
       return {{x, y, w}, [&engine, shape](const RotatingOperands& o, int s) {
                 engine.linear_backward_weight(shape, o.get<float>(s, 0), o.get<float>(s, 1),
                                               o.get<float>(s, 2));
@@ -324,7 +301,7 @@ Work linear_work(const OpCall& call, Backend& engine) {
 // Every parameter tensor of the model: value and gradient, and Adam's two moments. The slots of
 // each set are made before timing, as the optimizer makes them once per run.
 Work optimizer_work(const OpCall& call, Backend& engine) {
-  const bool adam = call.kind == OpKind::adam_step;
+  const bool adam = call.op == Op::adam_step;
   std::vector<Operand> operands;
   for (const std::int64_t count : call.parameter_counts) {
     operands.push_back(floats(count));
@@ -377,40 +354,44 @@ Work gather_batch_work(const OpCall& call, Backend& engine) {
 }
 
 Work work_for(const OpCall& call, Backend& engine) {
-  switch (call.kind) {
-    case OpKind::conv2d_forward:
-    case OpKind::conv2d_backward_data:
-    case OpKind::conv2d_backward_filter:
-    case OpKind::conv2d_backward_bias:
+  switch (call.op) {
+    case Op::conv2d_forward:
+    case Op::conv2d_backward_data:
+    case Op::conv2d_backward_filter:
+    case Op::conv2d_backward_bias:
       return conv2d_work(call, engine);
-    case OpKind::max_pool2d_forward:
-    case OpKind::max_pool2d_backward:
+    case Op::max_pool2d_forward:
+    case Op::max_pool2d_backward:
       return max_pool2d_work(call, engine);
-    case OpKind::relu_max_pool2d_forward:
-    case OpKind::relu_max_pool2d_backward:
+    case Op::relu_max_pool2d_forward:
+    case Op::relu_max_pool2d_backward:
       return relu_max_pool2d_work(call, engine);
-    case OpKind::relu_forward:
-    case OpKind::relu_backward:
-    case OpKind::sigmoid_forward:
-    case OpKind::sigmoid_backward:
+    case Op::relu_forward:
+    case Op::relu_backward:
+    case Op::sigmoid_forward:
+    case Op::sigmoid_backward:
       return elementwise_work(call, engine);
-    case OpKind::dropout_forward:
-    case OpKind::dropout_backward:
+    case Op::dropout_forward:
+    case Op::dropout_backward:
       return dropout_work(call, engine);
-    case OpKind::softmax_cross_entropy:
+    case Op::softmax_cross_entropy:
       return softmax_cross_entropy_work(call, engine);
-    case OpKind::linear_forward:
-    case OpKind::linear_backward_data:
-    case OpKind::linear_backward_weight:
-    case OpKind::linear_backward_bias:
+    case Op::linear_forward:
+    case Op::linear_backward_data:
+    case Op::linear_backward_weight:
+    case Op::linear_backward_bias:
       return linear_work(call, engine);
-    case OpKind::sgd_step:
-    case OpKind::adam_step:
+    case Op::sgd_step:
+    case Op::adam_step:
       return optimizer_work(call, engine);
-    case OpKind::gather_batch:
+    case Op::gather_batch:
       return gather_batch_work(call, engine);
+    case Op::advance_step:  // not recorded (bench/layer_ops.h)
+    case Op::shuffle_indices:
+    case Op::count_correct:
+      break;
   }
-  throw std::logic_error("unknown op kind");
+  throw std::logic_error(fmt::format("no benchmark row for {}", op_name(call.op)));
 }
 
 // A row's operands, prepared once and kept across its repetitions (Google Benchmark calls the
@@ -520,11 +501,12 @@ void register_rows() {
     for (const int batch : batches) {
       for (const OpCall& call : record_training_step(model, batch)) {
         for (const Engine engine : engines) {
-          if (engine == Engine::cudnn && !cudnn_implements(call.kind)) continue;
-          const std::string name = fmt::format("{}/{}/{}/batch:{}/{}", op_name(call.kind), model,
+          // The rest run on kiln's kernels under either engine and are measured once.
+          if (engine == Engine::cudnn && !cudnn::runs_on_cudnn(call.op)) continue;
+          const std::string name = fmt::format("{}/{}/{}/batch:{}/{}", op_name(call.op), model,
                                                call.layer, batch, engine_name(engine));
           const std::string label =
-              fmt::format("op={} model={} layer={} batch={} engine={} math=fma", op_name(call.kind),
+              fmt::format("op={} model={} layer={} batch={} engine={} math=fma", op_name(call.op),
                           model, call.layer, batch, engine_name(engine));
           const OpCost cost = call.cost();
           benchmark::RegisterBenchmark(name.c_str(),

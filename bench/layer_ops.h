@@ -11,44 +11,18 @@
 #include <vector>
 
 #include "kernels/op_costs.h"
+#include "kernels/ops.h"
 #include "kernels/shapes.h"
 
 namespace kiln::bench {
 
-enum class OpKind {
-  conv2d_forward,
-  conv2d_backward_data,
-  conv2d_backward_filter,
-  conv2d_backward_bias,
-  max_pool2d_forward,
-  max_pool2d_backward,
-  // A ReLU and the max pooling it feeds as one op (Backend::relu_max_pool2d_*), as training runs
-  // them with --fuse on. The step is recorded unfused (every ReLU and pooling has its cuDNN
-  // counterpart); these are added after each such pair, with the pooling's shape and layer.
-  relu_max_pool2d_forward,
-  relu_max_pool2d_backward,
-  relu_forward,
-  relu_backward,
-  sigmoid_forward,
-  sigmoid_backward,
-  dropout_forward,
-  dropout_backward,
-  softmax_cross_entropy,
-  linear_forward,
-  linear_backward_data,
-  linear_backward_weight,
-  linear_backward_bias,
-  sgd_step,
-  adam_step,
-  gather_batch,
-};
-
-// The op's name in kernels/backend.h: "conv2d_forward", ...
-std::string_view op_name(OpKind kind);
-
-// One call, with the arguments that shape its work; only those of its kind are set.
+// One call, with the arguments that shape its work; only those of its op are set. The op is one
+// of kernels/ops.h; a ReLU and the max pooling it feeds appear a second time as the one fused op
+// (Backend::relu_max_pool2d_*) that training runs with --fuse on: the step is recorded unfused
+// (every ReLU and pooling has its cuDNN counterpart) and the fused call is added after each such
+// pair, with the pooling's shape and layer.
 struct OpCall {
-  OpKind kind{};
+  Op op{};
   // The graph's layer ("layer1.0"), or "data" (the gather), "loss" or "optimizer".
   std::string layer{};
   Conv2dShape conv{};    // conv2d_*
@@ -62,7 +36,7 @@ struct OpCall {
   std::vector<std::int64_t> parameter_counts{};  // sgd_step, adam_step: one per parameter tensor
 
   // The arguments that shape the work, e.g. "[32, 1, 28, 28] -> 32, 3x3, stride 1, pad 1";
-  // two calls with the same kind and arguments do the same work.
+  // two calls with the same op and arguments do the same work.
   std::string arguments() const;
   OpCost cost() const;
 };

@@ -35,7 +35,7 @@ case $target in
   idx) sources=(runtime/data/idx.cpp) ;;
   safetensors) sources=(runtime/checkpoint/safetensors.cpp runtime/checkpoint/checkpoint.cpp) ;;
   image) sources=(runtime/data/image.cpp runtime/data/idx.cpp) ;;
-  command_line) sources=(apps/command_line.cpp kernels/engine_mix.cpp) ;;
+  command_line) sources=(apps/command_line.cpp) ;;
 esac
 sources=("tests/fuzz/${target}_fuzzer.cpp" "${sources[@]}")
 

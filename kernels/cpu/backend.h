@@ -12,65 +12,62 @@ class CpuBackend final : public Backend {
   MemorySpace memory_space() const override { return MemorySpace::host; }
 
   std::size_t conv2d_workspace_bytes(const Conv2dShape& shape) const override;
-  void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
-                      const float* bias, float* y, std::span<std::byte> workspace) override;
-  void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* weight,
-                            float* dx, std::span<std::byte> workspace) override;
-  void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
-                              float* dweight, std::span<std::byte> workspace) override;
-  void conv2d_backward_bias(const Conv2dShape& shape, const float* dy, float* dbias) override;
-
-  void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
-                          std::int32_t* argmax) override;
-  void max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y,
-                           const float* dy, const std::int32_t* argmax, float* dx) override;
 
   bool fuses_relu_max_pool() const override { return true; }
-  void relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
-                               std::int32_t* argmax) override;
-  void relu_max_pool2d_backward(const Pool2dShape& shape, const float* y, const float* dy,
-                                const std::int32_t* argmax, float* dx) override;
-
-  void relu_forward(std::int64_t count, const float* x, float* y) override;
-  void relu_backward(std::int64_t count, const float* y, const float* dy, float* dx) override;
-  void sigmoid_forward(std::int64_t count, const float* x, float* y) override;
-  void sigmoid_backward(std::int64_t count, const float* y, const float* dy, float* dx) override;
 
   // The mask is recomputed from its Philox stream: nothing to reserve.
   std::size_t dropout_reserve_bytes(std::int64_t /*count*/) const override { return 0; }
-  void dropout_forward(std::int64_t count, float p, std::uint32_t mask_stream,
-                       const StepCounters* counters, const float* x, float* y,
-                       std::span<std::byte> reserve) override;
-  void dropout_backward(std::int64_t count, float p, std::uint32_t mask_stream,
-                        const StepCounters* counters, const float* dy, float* dx,
-                        std::span<std::byte> reserve) override;
-
-  void softmax_cross_entropy(int batch, int classes, const float* logits,
-                             const std::int32_t* labels, float* loss, float* dlogits) override;
-
-  void linear_forward(const LinearShape& shape, const float* x, const float* weight,
-                      const float* bias, float* y) override;
-  void linear_backward_data(const LinearShape& shape, const float* dy, const float* weight,
-                            float* dx) override;
-  void linear_backward_weight(const LinearShape& shape, const float* x, const float* dy,
-                              float* dweight) override;
-  void linear_backward_bias(const LinearShape& shape, const float* dy, float* dbias) override;
-
-  void sgd_step(std::span<const ParameterSlot> parameters, float learning_rate) override;
-  void adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& config,
-                 const StepCounters* counters) override;
-  void advance_step(StepCounters* counters) override;
 
   std::size_t shuffle_workspace_bytes(std::int64_t count) const override;
-  void shuffle_indices(std::int64_t count, std::uint64_t seed, std::uint32_t random_stream,
-                       std::uint64_t step, const std::int32_t* source, std::int32_t* order,
-                       std::span<std::byte> workspace) override;
 
-  void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
-                    std::int64_t image_elements, const std::int32_t* indices, int batch, float* x,
-                    std::int32_t* y) override;
-  void count_correct(int batch, int classes, const float* logits, const std::int32_t* labels,
-                     std::int64_t* correct) override;
+ private:
+  void conv2d_forward_impl(const Conv2dShape& shape, const float* x, const float* weight,
+                           const float* bias, float* y, std::span<std::byte> workspace) override;
+  void conv2d_backward_data_impl(const Conv2dShape& shape, const float* dy, const float* weight,
+                                 float* dx, std::span<std::byte> workspace) override;
+  void conv2d_backward_filter_impl(const Conv2dShape& shape, const float* x, const float* dy,
+                                   float* dweight, std::span<std::byte> workspace) override;
+  void conv2d_backward_bias_impl(const Conv2dShape& shape, const float* dy, float* dbias) override;
+  void max_pool2d_forward_impl(const Pool2dShape& shape, const float* x, float* y,
+                               std::int32_t* argmax) override;
+  void max_pool2d_backward_impl(const Pool2dShape& shape, const float* x, const float* y,
+                                const float* dy, const std::int32_t* argmax, float* dx) override;
+  void relu_max_pool2d_forward_impl(const Pool2dShape& shape, const float* x, float* y,
+                                    std::int32_t* argmax) override;
+  void relu_max_pool2d_backward_impl(const Pool2dShape& shape, const float* y, const float* dy,
+                                     const std::int32_t* argmax, float* dx) override;
+  void relu_forward_impl(std::int64_t count, const float* x, float* y) override;
+  void relu_backward_impl(std::int64_t count, const float* y, const float* dy, float* dx) override;
+  void sigmoid_forward_impl(std::int64_t count, const float* x, float* y) override;
+  void sigmoid_backward_impl(std::int64_t count, const float* y, const float* dy,
+                             float* dx) override;
+  void dropout_forward_impl(std::int64_t count, float p, std::uint32_t mask_stream,
+                            const StepCounters* counters, const float* x, float* y,
+                            std::span<std::byte> reserve) override;
+  void dropout_backward_impl(std::int64_t count, float p, std::uint32_t mask_stream,
+                             const StepCounters* counters, const float* dy, float* dx,
+                             std::span<std::byte> reserve) override;
+  void softmax_cross_entropy_impl(int batch, int classes, const float* logits,
+                                  const std::int32_t* labels, float* loss, float* dlogits) override;
+  void linear_forward_impl(const LinearShape& shape, const float* x, const float* weight,
+                           const float* bias, float* y) override;
+  void linear_backward_data_impl(const LinearShape& shape, const float* dy, const float* weight,
+                                 float* dx) override;
+  void linear_backward_weight_impl(const LinearShape& shape, const float* x, const float* dy,
+                                   float* dweight) override;
+  void linear_backward_bias_impl(const LinearShape& shape, const float* dy, float* dbias) override;
+  void sgd_step_impl(std::span<const ParameterSlot> parameters, float learning_rate) override;
+  void adam_step_impl(std::span<const ParameterSlot> parameters, const AdamConfig& config,
+                      const StepCounters* counters) override;
+  void advance_step_impl(StepCounters* counters) override;
+  void shuffle_indices_impl(std::int64_t count, std::uint64_t seed, std::uint32_t random_stream,
+                            std::uint64_t step, const std::int32_t* source, std::int32_t* order,
+                            std::span<std::byte> workspace) override;
+  void gather_batch_impl(const std::uint8_t* images, const std::uint8_t* labels,
+                         std::int64_t image_elements, const std::int32_t* indices, int batch,
+                         float* x, std::int32_t* y) override;
+  void count_correct_impl(int batch, int classes, const float* logits, const std::int32_t* labels,
+                          std::int64_t* correct) override;
 };
 
 }  // namespace kiln::cpu

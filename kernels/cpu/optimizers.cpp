@@ -24,27 +24,6 @@
 namespace kiln::cpu {
 namespace {
 
-void validate_slots(std::span<const ParameterSlot> parameters, const char* op, bool needs_moments) {
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    const ParameterSlot& slot = parameters[i];
-    if (slot.count < 0) {
-      throw std::invalid_argument(fmt::format(
-          "{}: parameter slot {}: count must not be negative, got {}", op, i, slot.count));
-    }
-    const auto require = [&](const void* pointer, const char* field) {
-      if (slot.count > 0 && pointer == nullptr) {
-        throw std::invalid_argument(fmt::format("{}: parameter slot {}: {} is null", op, i, field));
-      }
-    };
-    require(slot.value, "value");
-    require(slot.grad, "grad");
-    if (needs_moments) {
-      require(slot.exp_avg, "exp_avg");
-      require(slot.exp_avg_sq, "exp_avg_sq");
-    }
-  }
-}
-
 bool has_avx2_fma() {
   static const bool supported = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return supported;
@@ -107,11 +86,6 @@ __attribute__((target("avx2,fma"))) std::int64_t adam_vector(const ParameterSlot
 }  // namespace
 
 void sgd_step(std::span<const ParameterSlot> parameters, float learning_rate) {
-  if (!(learning_rate >= 0.0f)) {
-    throw std::invalid_argument(
-        fmt::format("sgd_step: learning_rate must be non-negative, got {}", learning_rate));
-  }
-  validate_slots(parameters, "sgd_step", /*needs_moments=*/false);
   // param.add_(grad, alpha=-lr): alpha is the Python double lr rounded to float, which is
   // exactly kiln's float, and the kernel rounds once (fused multiply-add).
   const float alpha = -learning_rate;
@@ -127,16 +101,6 @@ void sgd_step(std::span<const ParameterSlot> parameters, float learning_rate) {
 
 void adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& config,
                const StepCounters* counters) {
-  if (counters == nullptr) throw std::invalid_argument("adam_step: counters is null");
-  if (!(config.learning_rate >= 0.0) || !(config.beta1 >= 0.0 && config.beta1 < 1.0) ||
-      !(config.beta2 >= 0.0 && config.beta2 < 1.0) || !(config.epsilon >= 0.0)) {
-    throw std::invalid_argument(fmt::format(
-        "adam_step: need learning_rate >= 0, 0 <= beta1, beta2 < 1 and epsilon >= 0, got "
-        "learning_rate {}, beta1 {}, beta2 {}, epsilon {}",
-        config.learning_rate, config.beta1, config.beta2, config.epsilon));
-  }
-  validate_slots(parameters, "adam_step", /*needs_moments=*/true);
-
   // Python floats (double), as adam.py computes them. PyTorch keeps the step count in a float32
   // tensor and reads it with .item(), which is exact up to 2^24 steps.
   const double learning_rate = config.learning_rate;
@@ -181,9 +145,6 @@ void adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& conf
   }
 }
 
-void advance_step(StepCounters* counters) {
-  if (counters == nullptr) throw std::invalid_argument("advance_step: counters is null");
-  ++counters->step;
-}
+void advance_step(StepCounters* counters) { ++counters->step; }
 
 }  // namespace kiln::cpu

@@ -15,11 +15,11 @@
 
 namespace kiln::cpu {
 
-// Throws std::invalid_argument for a negative learning rate or a slot with a negative count or a
-// null value or grad.
+// The arguments are those Backend::sgd_step and adam_step have checked (kernels/backend.cpp): a
+// learning rate >= 0, slots with a count >= 0 and, where they hold elements, value and grad set.
 void sgd_step(std::span<const ParameterSlot> parameters, float learning_rate);
 
-// Also needs each slot's exp_avg and exp_avg_sq, and 0 <= beta < 1, epsilon >= 0.
+// Also each slot's exp_avg and exp_avg_sq, 0 <= beta < 1, epsilon >= 0 and counters set.
 void adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& config,
                const StepCounters* counters);
 

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/arguments.h"
 #include "kernels/cuda/batch.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/launch.h"
@@ -74,12 +75,6 @@ __global__ void count_correct_kernel(int batch, int classes, const float* logits
   }
 }
 
-void require(const void* pointer, const char* op, const char* name) {
-  if (pointer == nullptr) {
-    throw std::invalid_argument(std::string(op) + ": " + name + " must not be null");
-  }
-}
-
 }  // namespace
 
 void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
@@ -94,12 +89,12 @@ void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
                                 std::to_string(image_elements));
   }
   if (batch == 0) return;
-  require(labels, "gather_batch", "labels");
-  require(indices, "gather_batch", "indices");
-  require(y, "gather_batch", "y");
+  require_non_null(labels, "gather_batch", "labels");
+  require_non_null(indices, "gather_batch", "indices");
+  require_non_null(y, "gather_batch", "y");
   if (image_elements > 0) {
-    require(images, "gather_batch", "images");
-    require(x, "gather_batch", "x");
+    require_non_null(images, "gather_batch", "images");
+    require_non_null(x, "gather_batch", "x");
   }
   const auto blocks = static_cast<unsigned>(std::min<std::int64_t>(batch, kMaxBlocks));
   launch_kernel<gather_batch_kernel>(blocks, kThreads, 0, stream, images, labels, image_elements,
@@ -118,9 +113,9 @@ void count_correct(int batch, int classes, const float* logits, const std::int32
                                 std::to_string(classes));
   }
   if (batch == 0) return;
-  require(logits, "count_correct", "logits");
-  require(labels, "count_correct", "labels");
-  require(correct, "count_correct", "correct");
+  require_non_null(logits, "count_correct", "logits");
+  require_non_null(labels, "count_correct", "labels");
+  require_non_null(correct, "count_correct", "correct");
   const auto blocks = static_cast<unsigned>((std::int64_t{batch} + kThreads - 1) / kThreads);
   launch_kernel<count_correct_kernel>(blocks, kThreads, 0, stream, batch, classes, logits, labels,
                                       correct);

@@ -32,6 +32,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/arguments.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/max_pool2d.h"
@@ -158,12 +159,6 @@ void check_shape(const Pool2dShape& shape, const char* op) {
   }
 }
 
-void require(const void* pointer, const char* op, const char* name) {
-  if (pointer == nullptr) {
-    throw std::invalid_argument(std::string(op) + ": " + name + " must not be null");
-  }
-}
-
 bool fits_int32(const Pool2dShape& shape) {
   constexpr std::int64_t kMax = std::numeric_limits<std::int32_t>::max();
   return shape.input_elements() <= kMax && shape.output_elements() <= kMax;
@@ -173,8 +168,8 @@ template <bool kFuseRelu>
 void launch_forward(const Pool2dShape& shape, const float* x, float* y, std::int32_t* argmax,
                     cudaStream_t stream, const char* op) {
   check_shape(shape, op);
-  require(x, op, "x");
-  require(y, op, "y");
+  require_non_null(x, op, "x");
+  require_non_null(y, op, "y");
   const PoolGeometry g = geometry_of(shape);
   const std::int64_t outputs = shape.output_elements();
   const unsigned blocks = blocks_for(outputs);
@@ -192,10 +187,10 @@ template <bool kFuseRelu>
 void launch_backward(const Pool2dShape& shape, const float* y, const float* dy,
                      const std::int32_t* argmax, float* dx, cudaStream_t stream, const char* op) {
   check_shape(shape, op);
-  if (kFuseRelu) require(y, op, "y");
-  require(dy, op, "dy");
-  require(argmax, op, "argmax");
-  require(dx, op, "dx");
+  if (kFuseRelu) require_non_null(y, op, "y");
+  require_non_null(dy, op, "dy");
+  require_non_null(argmax, op, "argmax");
+  require_non_null(dx, op, "dx");
   const PoolGeometry g = geometry_of(shape);
   const std::int64_t inputs = shape.input_elements();
   const unsigned blocks = blocks_for(inputs);

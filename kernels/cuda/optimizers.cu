@@ -253,28 +253,6 @@ __global__ void advance_step_kernel(StepCounters* counters) { ++counters->step; 
 
 // ---- Host side.
 
-void validate_slots(std::span<const ParameterSlot> parameters, const char* op, bool needs_moments) {
-  for (std::size_t i = 0; i < parameters.size(); ++i) {
-    const ParameterSlot& slot = parameters[i];
-    const std::string where = std::string(op) + ": parameter slot " + std::to_string(i) + ": ";
-    if (slot.count < 0) {
-      throw std::invalid_argument(where + "count must not be negative, got " +
-                                  std::to_string(slot.count));
-    }
-    const auto require = [&](const void* pointer, const char* field) {
-      if (slot.count > 0 && pointer == nullptr) {
-        throw std::invalid_argument(where + field + " is null");
-      }
-    };
-    require(slot.value, "value");
-    require(slot.grad, "grad");
-    if (needs_moments) {
-      require(slot.exp_avg, "exp_avg");
-      require(slot.exp_avg_sq, "exp_avg_sq");
-    }
-  }
-}
-
 unsigned blocks_for(std::int64_t elements) {
   constexpr std::int64_t kPerBlock = std::int64_t{kThreads} * kElementsPerThread;
   return static_cast<unsigned>(
@@ -308,11 +286,6 @@ void for_each_table(std::span<const ParameterSlot> parameters, Launch launch) {
 }  // namespace
 
 void sgd_step(std::span<const ParameterSlot> parameters, float learning_rate, cudaStream_t stream) {
-  if (!(learning_rate >= 0.0f)) {
-    throw std::invalid_argument("sgd_step: learning_rate must be non-negative, got " +
-                                std::to_string(learning_rate));
-  }
-  validate_slots(parameters, "sgd_step", /*needs_moments=*/false);
   const float alpha = -learning_rate;
   for_each_table(parameters, [&](const SlotTable& table) {
     launch_kernel<sgd_kernel>(blocks_for(table.end[table.slots - 1]), kThreads, 0, stream, table,
@@ -323,16 +296,6 @@ void sgd_step(std::span<const ParameterSlot> parameters, float learning_rate, cu
 
 void adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& config,
                const StepCounters* counters, cudaStream_t stream) {
-  if (counters == nullptr) throw std::invalid_argument("adam_step: counters is null");
-  if (!(config.learning_rate >= 0.0) || !(config.beta1 >= 0.0 && config.beta1 < 1.0) ||
-      !(config.beta2 >= 0.0 && config.beta2 < 1.0) || !(config.epsilon >= 0.0)) {
-    throw std::invalid_argument(
-        "adam_step: need learning_rate >= 0, 0 <= beta1, beta2 < 1 and epsilon >= 0, got "
-        "learning_rate " +
-        std::to_string(config.learning_rate) + ", beta1 " + std::to_string(config.beta1) +
-        ", beta2 " + std::to_string(config.beta2) + ", epsilon " + std::to_string(config.epsilon));
-  }
-  validate_slots(parameters, "adam_step", /*needs_moments=*/true);
   // The reference's roundings: each double rounded to float; 1 - beta taken in double first.
   const AdamConstants constants = {
       .learning_rate = config.learning_rate,
@@ -352,7 +315,6 @@ void adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& conf
 }
 
 void advance_step(StepCounters* counters, cudaStream_t stream) {
-  if (counters == nullptr) throw std::invalid_argument("advance_step: counters is null");
   launch_kernel<advance_step_kernel>(1, 1, 0, stream, counters);
   KILN_CUDA_CHECK_LAUNCH("advance_step_kernel");
 }

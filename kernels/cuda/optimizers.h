@@ -18,12 +18,12 @@ namespace kiln::cuda {
 inline constexpr int kMaxSlotsPerLaunch = 16;
 
 // p = p - lr * g, one fused multiply-add as in PyTorch. The slots (host array of device pointers)
-// must not overlap. Throws std::invalid_argument for a negative learning rate, a negative count, or
-// a null value or grad in a slot with elements, as the reference does.
+// must not overlap. The arguments are those Backend::sgd_step has checked (kernels/backend.cpp): a
+// learning rate >= 0, slots with a count >= 0 and, where they hold elements, value and grad set.
 void sgd_step(std::span<const ParameterSlot> parameters, float learning_rate, cudaStream_t stream);
 
-// Adam with t = counters->step + 1, counters a device pointer. Also needs each slot's exp_avg and
-// exp_avg_sq, 0 <= beta < 1 and epsilon >= 0.
+// Adam with t = counters->step + 1, counters a device pointer. Also each slot's exp_avg and
+// exp_avg_sq, 0 <= beta < 1 and epsilon >= 0, as Backend::adam_step has checked.
 void adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& config,
                const StepCounters* counters, cudaStream_t stream);
 

@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/arguments.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/softmax_cross_entropy.h"
@@ -102,13 +103,6 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
   }
 }
 
-void require(const void* pointer, const char* name) {
-  if (pointer == nullptr) {
-    throw std::invalid_argument(std::string("softmax_cross_entropy: ") + name +
-                                " must not be null");
-  }
-}
-
 }  // namespace
 
 void softmax_cross_entropy(int batch, int classes, const float* logits, const std::int32_t* labels,
@@ -121,9 +115,9 @@ void softmax_cross_entropy(int batch, int classes, const float* logits, const st
     throw std::invalid_argument("softmax_cross_entropy: classes must be positive, got " +
                                 std::to_string(classes));
   }
-  require(logits, "logits");
-  require(labels, "labels");
-  require(loss, "loss");
+  require_non_null(logits, "softmax_cross_entropy", "logits");
+  require_non_null(labels, "softmax_cross_entropy", "labels");
+  require_non_null(loss, "softmax_cross_entropy", "loss");
   const int warps = batch < kMaxWarps ? batch : kMaxWarps;
   launch_kernel<softmax_cross_entropy_kernel>(1, warps * kWarpSize, 0, stream, batch, classes,
                                               logits, labels, loss, dlogits);

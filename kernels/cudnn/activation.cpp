@@ -11,8 +11,6 @@ Activation::Activation(cudnnActivationMode_t mode, const char* forward_op, const
 void Activation::forward(cudnnHandle_t handle, std::int64_t count, const float* x, float* y) {
   if (count == 0) return;
   set_flat(tensor_, count, forward_op_);
-  require_non_null(x, forward_op_, "x");
-  require_non_null(y, forward_op_, "y");
   KILN_CUDNN_CHECK(cudnnActivationForward(handle, activation_.get(), &kOne, tensor_.get(), x,
                                           &kZero, tensor_.get(), y));
 }
@@ -21,9 +19,6 @@ void Activation::backward(cudnnHandle_t handle, std::int64_t count, const float*
                           float* dx) {
   if (count == 0) return;
   set_flat(tensor_, count, backward_op_);
-  require_non_null(y, backward_op_, "y");
-  require_non_null(dy, backward_op_, "dy");
-  require_non_null(dx, backward_op_, "dx");
   KILN_CUDNN_CHECK(cudnnActivationBackward(handle, activation_.get(), &kOne, tensor_.get(), y,
                                            tensor_.get(), dy, tensor_.get(), y, &kZero,
                                            tensor_.get(), dx));

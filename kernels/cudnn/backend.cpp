@@ -64,61 +64,66 @@ std::size_t CudnnBackend::conv2d_workspace_bytes(const Conv2dShape& shape) const
   return convolution(shape, kPlanWorkspaceLimit).workspace_bytes();
 }
 
-void CudnnBackend::conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
-                                  const float* bias, float* y, std::span<std::byte> workspace) {
+void CudnnBackend::conv2d_forward_impl(const Conv2dShape& shape, const float* x,
+                                       const float* weight, const float* bias, float* y,
+                                       std::span<std::byte> workspace) {
   convolution(shape, workspace.size()).forward(handle_.get(), x, weight, bias, y, workspace);
 }
 
-void CudnnBackend::conv2d_backward_data(const Conv2dShape& shape, const float* dy,
-                                        const float* weight, float* dx,
-                                        std::span<std::byte> workspace) {
+void CudnnBackend::conv2d_backward_data_impl(const Conv2dShape& shape, const float* dy,
+                                             const float* weight, float* dx,
+                                             std::span<std::byte> workspace) {
   convolution(shape, workspace.size()).backward_data(handle_.get(), dy, weight, dx, workspace);
 }
 
-void CudnnBackend::conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
-                                          float* dweight, std::span<std::byte> workspace) {
+void CudnnBackend::conv2d_backward_filter_impl(const Conv2dShape& shape, const float* x,
+                                               const float* dy, float* dweight,
+                                               std::span<std::byte> workspace) {
   convolution(shape, workspace.size()).backward_filter(handle_.get(), x, dy, dweight, workspace);
 }
 
-void CudnnBackend::conv2d_backward_bias(const Conv2dShape& shape, const float* dy, float* dbias) {
+void CudnnBackend::conv2d_backward_bias_impl(const Conv2dShape& shape, const float* dy,
+                                             float* dbias) {
   cudnn::conv2d_backward_bias(handle_.get(), shape, dy, dbias, bias_dy_, bias_);
 }
 
-void CudnnBackend::max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
-                                      std::int32_t* /*argmax*/) {
+void CudnnBackend::max_pool2d_forward_impl(const Pool2dShape& shape, const float* x, float* y,
+                                           std::int32_t* /*argmax*/) {
   max_pool_.forward(handle_.get(), shape, x, y);
 }
 
-void CudnnBackend::max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y,
-                                       const float* dy, const std::int32_t* /*argmax*/, float* dx) {
+void CudnnBackend::max_pool2d_backward_impl(const Pool2dShape& shape, const float* x,
+                                            const float* y, const float* dy,
+                                            const std::int32_t* /*argmax*/, float* dx) {
   max_pool_.backward(handle_.get(), shape, x, y, dy, dx);
 }
 
-void CudnnBackend::relu_max_pool2d_forward(const Pool2dShape& /*shape*/, const float* /*x*/,
-                                           float* /*y*/, std::int32_t* /*argmax*/) {
+void CudnnBackend::relu_max_pool2d_forward_impl(const Pool2dShape& /*shape*/, const float* /*x*/,
+                                                float* /*y*/, std::int32_t* /*argmax*/) {
   throw_no_fusion();
 }
 
-void CudnnBackend::relu_max_pool2d_backward(const Pool2dShape& /*shape*/, const float* /*y*/,
-                                            const float* /*dy*/, const std::int32_t* /*argmax*/,
-                                            float* /*dx*/) {
+void CudnnBackend::relu_max_pool2d_backward_impl(const Pool2dShape& /*shape*/, const float* /*y*/,
+                                                 const float* /*dy*/,
+                                                 const std::int32_t* /*argmax*/, float* /*dx*/) {
   throw_no_fusion();
 }
 
-void CudnnBackend::relu_forward(std::int64_t count, const float* x, float* y) {
+void CudnnBackend::relu_forward_impl(std::int64_t count, const float* x, float* y) {
   relu_.forward(handle_.get(), count, x, y);
 }
 
-void CudnnBackend::relu_backward(std::int64_t count, const float* y, const float* dy, float* dx) {
+void CudnnBackend::relu_backward_impl(std::int64_t count, const float* y, const float* dy,
+                                      float* dx) {
   relu_.backward(handle_.get(), count, y, dy, dx);
 }
 
-void CudnnBackend::sigmoid_forward(std::int64_t count, const float* x, float* y) {
+void CudnnBackend::sigmoid_forward_impl(std::int64_t count, const float* x, float* y) {
   sigmoid_.forward(handle_.get(), count, x, y);
 }
 
-void CudnnBackend::sigmoid_backward(std::int64_t count, const float* y, const float* dy,
-                                    float* dx) {
+void CudnnBackend::sigmoid_backward_impl(std::int64_t count, const float* y, const float* dy,
+                                         float* dx) {
   sigmoid_.backward(handle_.get(), count, y, dy, dx);
 }
 
@@ -126,73 +131,22 @@ std::size_t CudnnBackend::dropout_reserve_bytes(std::int64_t count) const {
   return dropout_.reserve_bytes(count);
 }
 
-void CudnnBackend::dropout_forward(std::int64_t count, float p, std::uint32_t /*mask_stream*/,
-                                   const StepCounters* /*counters*/, const float* x, float* y,
-                                   std::span<std::byte> reserve) {
+void CudnnBackend::dropout_forward_impl(std::int64_t count, float p, std::uint32_t /*mask_stream*/,
+                                        const StepCounters* /*counters*/, const float* x, float* y,
+                                        std::span<std::byte> reserve) {
   dropout_.forward(handle_.get(), count, p, x, y, reserve);
 }
 
-void CudnnBackend::dropout_backward(std::int64_t count, float p, std::uint32_t /*mask_stream*/,
-                                    const StepCounters* /*counters*/, const float* dy, float* dx,
-                                    std::span<std::byte> reserve) {
+void CudnnBackend::dropout_backward_impl(std::int64_t count, float p, std::uint32_t /*mask_stream*/,
+                                         const StepCounters* /*counters*/, const float* dy,
+                                         float* dx, std::span<std::byte> reserve) {
   dropout_.backward(handle_.get(), count, p, dy, dx, reserve);
 }
 
-void CudnnBackend::softmax_cross_entropy(int batch, int classes, const float* logits,
-                                         const std::int32_t* labels, float* loss, float* dlogits) {
+void CudnnBackend::softmax_cross_entropy_impl(int batch, int classes, const float* logits,
+                                              const std::int32_t* labels, float* loss,
+                                              float* dlogits) {
   softmax_cross_entropy_(handle_.get(), stream_, batch, classes, logits, labels, loss, dlogits);
-}
-
-void CudnnBackend::linear_forward(const LinearShape& shape, const float* x, const float* weight,
-                                  const float* bias, float* y) {
-  custom_.linear_forward(shape, x, weight, bias, y);
-}
-
-void CudnnBackend::linear_backward_data(const LinearShape& shape, const float* dy,
-                                        const float* weight, float* dx) {
-  custom_.linear_backward_data(shape, dy, weight, dx);
-}
-
-void CudnnBackend::linear_backward_weight(const LinearShape& shape, const float* x, const float* dy,
-                                          float* dweight) {
-  custom_.linear_backward_weight(shape, x, dy, dweight);
-}
-
-void CudnnBackend::linear_backward_bias(const LinearShape& shape, const float* dy, float* dbias) {
-  custom_.linear_backward_bias(shape, dy, dbias);
-}
-
-void CudnnBackend::sgd_step(std::span<const ParameterSlot> parameters, float learning_rate) {
-  custom_.sgd_step(parameters, learning_rate);
-}
-
-void CudnnBackend::adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& config,
-                             const StepCounters* counters) {
-  custom_.adam_step(parameters, config, counters);
-}
-
-void CudnnBackend::advance_step(StepCounters* counters) { custom_.advance_step(counters); }
-
-std::size_t CudnnBackend::shuffle_workspace_bytes(std::int64_t count) const {
-  return custom_.shuffle_workspace_bytes(count);
-}
-
-void CudnnBackend::shuffle_indices(std::int64_t count, std::uint64_t seed,
-                                   std::uint32_t random_stream, std::uint64_t step,
-                                   const std::int32_t* source, std::int32_t* order,
-                                   std::span<std::byte> workspace) {
-  custom_.shuffle_indices(count, seed, random_stream, step, source, order, workspace);
-}
-
-void CudnnBackend::gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
-                                std::int64_t image_elements, const std::int32_t* indices, int batch,
-                                float* x, std::int32_t* y) {
-  custom_.gather_batch(images, labels, image_elements, indices, batch, x, y);
-}
-
-void CudnnBackend::count_correct(int batch, int classes, const float* logits,
-                                 const std::int32_t* labels, std::int64_t* correct) {
-  custom_.count_correct(batch, classes, logits, labels, correct);
 }
 
 }  // namespace kiln::cudnn

@@ -13,14 +13,16 @@
 #include <map>
 #include <string>
 
-#include "kernels/backend.h"
 #include "kernels/cuda/backend.h"
 #include "kernels/cudnn/activation.h"
 #include "kernels/cudnn/conv2d.h"
 #include "kernels/cudnn/descriptors.h"
 #include "kernels/cudnn/dropout.h"
 #include "kernels/cudnn/max_pool2d.h"
+#include "kernels/cudnn/ops.h"
 #include "kernels/cudnn/softmax_cross_entropy.h"
+#include "kernels/ops.h"
+#include "kernels/routing_backend.h"
 
 namespace kiln::cudnn {
 
@@ -34,7 +36,7 @@ struct CudnnBackendOptions {
   std::uint64_t dropout_seed = 0;
 };
 
-class CudnnBackend final : public Backend {
+class CudnnBackend final : public RoutingBackend {
  public:
   // Runs everything on `stream` (which the caller owns). Throws kiln::cuda::Error without a GPU.
   explicit CudnnBackend(cudaStream_t stream, CudnnBackendOptions options = {});
@@ -48,73 +50,52 @@ class CudnnBackend final : public Backend {
   // route families to it.
   cuda::CudaBackend& custom() { return custom_; }
 
+  // The ops of kernels/cudnn/ops.h; the others go to custom().
+  bool implements(Op op) const override { return runs_on_cudnn(op); }
+
   // Chooses the shape's algorithms the first time it is asked (see conv2d.h).
   std::size_t conv2d_workspace_bytes(const Conv2dShape& shape) const override;
-  void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
-                      const float* bias, float* y, std::span<std::byte> workspace) override;
-  void conv2d_backward_data(const Conv2dShape& shape, const float* dy, const float* weight,
-                            float* dx, std::span<std::byte> workspace) override;
-  void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const float* dy,
-                              float* dweight, std::span<std::byte> workspace) override;
-  void conv2d_backward_bias(const Conv2dShape& shape, const float* dy, float* dbias) override;
-
-  // argmax is ignored: cuDNN's backward recomputes the selection from x and y.
-  void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
-                          std::int32_t* argmax) override;
-  void max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y,
-                           const float* dy, const std::int32_t* argmax, float* dx) override;
-
   // cuDNN has no ReLU-pooling fusion: false, and the fused ops throw std::logic_error. They do not
   // fall back to the custom kernels of custom(): a run that asked cuDNN for pooling and
   // activations would silently measure kiln's kernels instead (a mix routes them, engine_mix.h).
   bool fuses_relu_max_pool() const override { return false; }
-  void relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
-                               std::int32_t* argmax) override;
-  void relu_max_pool2d_backward(const Pool2dShape& shape, const float* y, const float* dy,
-                                const std::int32_t* argmax, float* dx) override;
-
-  void relu_forward(std::int64_t count, const float* x, float* y) override;
-  void relu_backward(std::int64_t count, const float* y, const float* dy, float* dx) override;
-  void sigmoid_forward(std::int64_t count, const float* x, float* y) override;
-  void sigmoid_backward(std::int64_t count, const float* y, const float* dy, float* dx) override;
-
   // cuDNN's generator: mask_stream and counters are ignored, the mask lives in `reserve`.
   std::size_t dropout_reserve_bytes(std::int64_t count) const override;
-  void dropout_forward(std::int64_t count, float p, std::uint32_t mask_stream,
-                       const StepCounters* counters, const float* x, float* y,
-                       std::span<std::byte> reserve) override;
-  void dropout_backward(std::int64_t count, float p, std::uint32_t mask_stream,
-                        const StepCounters* counters, const float* dy, float* dx,
-                        std::span<std::byte> reserve) override;
-
-  void softmax_cross_entropy(int batch, int classes, const float* logits,
-                             const std::int32_t* labels, float* loss, float* dlogits) override;
-
-  void linear_forward(const LinearShape& shape, const float* x, const float* weight,
-                      const float* bias, float* y) override;
-  void linear_backward_data(const LinearShape& shape, const float* dy, const float* weight,
-                            float* dx) override;
-  void linear_backward_weight(const LinearShape& shape, const float* x, const float* dy,
-                              float* dweight) override;
-  void linear_backward_bias(const LinearShape& shape, const float* dy, float* dbias) override;
-
-  void sgd_step(std::span<const ParameterSlot> parameters, float learning_rate) override;
-  void adam_step(std::span<const ParameterSlot> parameters, const AdamConfig& config,
-                 const StepCounters* counters) override;
-  void advance_step(StepCounters* counters) override;
-
-  std::size_t shuffle_workspace_bytes(std::int64_t count) const override;
-  void shuffle_indices(std::int64_t count, std::uint64_t seed, std::uint32_t random_stream,
-                       std::uint64_t step, const std::int32_t* source, std::int32_t* order,
-                       std::span<std::byte> workspace) override;
-
-  void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
-                    std::int64_t image_elements, const std::int32_t* indices, int batch, float* x,
-                    std::int32_t* y) override;
-  void count_correct(int batch, int classes, const float* logits, const std::int32_t* labels,
-                     std::int64_t* correct) override;
 
  private:
+  // custom(), for every op cuDNN does not run (the ops it runs are overridden below).
+  Backend& engine_for(Op /*op*/) const override { return custom_; }
+
+  void conv2d_forward_impl(const Conv2dShape& shape, const float* x, const float* weight,
+                           const float* bias, float* y, std::span<std::byte> workspace) override;
+  void conv2d_backward_data_impl(const Conv2dShape& shape, const float* dy, const float* weight,
+                                 float* dx, std::span<std::byte> workspace) override;
+  void conv2d_backward_filter_impl(const Conv2dShape& shape, const float* x, const float* dy,
+                                   float* dweight, std::span<std::byte> workspace) override;
+  void conv2d_backward_bias_impl(const Conv2dShape& shape, const float* dy, float* dbias) override;
+  // argmax is ignored: cuDNN's backward recomputes the selection from x and y.
+  void max_pool2d_forward_impl(const Pool2dShape& shape, const float* x, float* y,
+                               std::int32_t* argmax) override;
+  void max_pool2d_backward_impl(const Pool2dShape& shape, const float* x, const float* y,
+                                const float* dy, const std::int32_t* argmax, float* dx) override;
+  void relu_max_pool2d_forward_impl(const Pool2dShape& shape, const float* x, float* y,
+                                    std::int32_t* argmax) override;
+  void relu_max_pool2d_backward_impl(const Pool2dShape& shape, const float* y, const float* dy,
+                                     const std::int32_t* argmax, float* dx) override;
+  void relu_forward_impl(std::int64_t count, const float* x, float* y) override;
+  void relu_backward_impl(std::int64_t count, const float* y, const float* dy, float* dx) override;
+  void sigmoid_forward_impl(std::int64_t count, const float* x, float* y) override;
+  void sigmoid_backward_impl(std::int64_t count, const float* y, const float* dy,
+                             float* dx) override;
+  void dropout_forward_impl(std::int64_t count, float p, std::uint32_t mask_stream,
+                            const StepCounters* counters, const float* x, float* y,
+                            std::span<std::byte> reserve) override;
+  void dropout_backward_impl(std::int64_t count, float p, std::uint32_t mask_stream,
+                             const StepCounters* counters, const float* dy, float* dx,
+                             std::span<std::byte> reserve) override;
+  void softmax_cross_entropy_impl(int batch, int classes, const float* logits,
+                                  const std::int32_t* labels, float* loss, float* dlogits) override;
+
   // Every field of a Conv2dShape, in declaration order.
   using ConvolutionKey = std::array<int, 11>;
 
@@ -125,7 +106,8 @@ class CudnnBackend final : public Backend {
 
   cudaStream_t stream_;
   CudnnBackendOptions options_;
-  cuda::CudaBackend custom_;
+  // mutable: engine_for() is const, and routing an op through it changes nothing of this object.
+  mutable cuda::CudaBackend custom_;
   Handle handle_;
   ConvolutionSettings convolution_settings_;
   mutable std::map<ConvolutionKey, Conv2dPlan> convolutions_;

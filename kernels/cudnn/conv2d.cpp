@@ -128,9 +128,6 @@ std::size_t Conv2dPlan::workspace_bytes() const {
 
 void Conv2dPlan::forward(cudnnHandle_t handle, const float* x, const float* weight,
                          const float* bias, float* y, std::span<std::byte> workspace) const {
-  require_non_null(x, "conv2d_forward", "x");
-  require_non_null(weight, "conv2d_forward", "weight");
-  require_non_null(y, "conv2d_forward", "y");
   void* scratch = checked_workspace(workspace, forward_workspace_, "conv2d_forward");
   KILN_CUDNN_CHECK(cudnnConvolutionForward(handle, &kOne, x_.get(), x, weight_.get(), weight,
                                            forward_.get(), forward_algorithm_, scratch,
@@ -142,9 +139,6 @@ void Conv2dPlan::forward(cudnnHandle_t handle, const float* x, const float* weig
 
 void Conv2dPlan::backward_data(cudnnHandle_t handle, const float* dy, const float* weight,
                                float* dx, std::span<std::byte> workspace) const {
-  require_non_null(dy, "conv2d_backward_data", "dy");
-  require_non_null(weight, "conv2d_backward_data", "weight");
-  require_non_null(dx, "conv2d_backward_data", "dx");
   void* scratch = checked_workspace(workspace, backward_data_workspace_, "conv2d_backward_data");
   KILN_CUDNN_CHECK(cudnnConvolutionBackwardData(
       handle, &kOne, weight_.get(), weight, y_.get(), dy, backward_data_.get(),
@@ -153,9 +147,6 @@ void Conv2dPlan::backward_data(cudnnHandle_t handle, const float* dy, const floa
 
 void Conv2dPlan::backward_filter(cudnnHandle_t handle, const float* x, const float* dy,
                                  float* dweight, std::span<std::byte> workspace) const {
-  require_non_null(x, "conv2d_backward_filter", "x");
-  require_non_null(dy, "conv2d_backward_filter", "dy");
-  require_non_null(dweight, "conv2d_backward_filter", "dweight");
   void* scratch =
       checked_workspace(workspace, backward_filter_workspace_, "conv2d_backward_filter");
   KILN_CUDNN_CHECK(cudnnConvolutionBackwardFilter(
@@ -166,9 +157,6 @@ void Conv2dPlan::backward_filter(cudnnHandle_t handle, const float* x, const flo
 void conv2d_backward_bias(cudnnHandle_t handle, const Conv2dShape& shape, const float* dy,
                           float* dbias, const TensorDescriptor& dy_descriptor,
                           const TensorDescriptor& bias_descriptor) {
-  shape.validate();
-  require_non_null(dy, "conv2d_backward_bias", "dy");
-  require_non_null(dbias, "conv2d_backward_bias", "dbias");
   set_nchw(dy_descriptor, shape.batch, shape.out_channels, shape.out_height(), shape.out_width());
   set_nchw(bias_descriptor, 1, shape.out_channels, 1, 1);
   KILN_CUDNN_CHECK(cudnnConvolutionBackwardBias(handle, &kOne, dy_descriptor.get(), dy, &kZero,

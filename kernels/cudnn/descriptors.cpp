@@ -7,12 +7,6 @@
 
 namespace kiln::cudnn {
 
-void require_non_null(const void* pointer, const char* op, const char* name) {
-  if (pointer == nullptr) {
-    throw std::invalid_argument(fmt::format("{}: {} must not be null", op, name));
-  }
-}
-
 void set_nchw(const TensorDescriptor& descriptor, int n, int c, int h, int w) {
   KILN_CUDNN_CHECK(cudnnSetTensor4dDescriptor(descriptor.get(), CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
                                               n, c, h, w));

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "kernels/arguments.h"
 #include "kernels/cudnn/check.h"
 
 namespace kiln::cudnn {
@@ -50,9 +51,6 @@ using DropoutDescriptor =
 // cuDNN's blend factors: out = alpha * result + beta * out, here alpha = 1 and beta = 0.
 inline constexpr float kOne = 1.0f;
 inline constexpr float kZero = 0.0f;
-
-// std::invalid_argument "<op>: <name> must not be null".
-void require_non_null(const void* pointer, const char* op, const char* name);
 
 // NCHW float32, densely packed.
 void set_nchw(const TensorDescriptor& descriptor, int n, int c, int h, int w);

@@ -35,10 +35,11 @@ class Dropout {
                 std::span<std::byte> reserve);
 
  private:
-  // Sets the descriptor's probability when it changes, without drawing the states again.
-  void use_probability(cudnnHandle_t handle, float p, const char* op);
-  void check(std::int64_t count, const void* in, const void* out, std::span<std::byte> reserve,
-             const char* op);
+  // Sets the descriptor's probability when it changes, without drawing the states again; p has
+  // been checked by Backend::dropout_*.
+  void use_probability(cudnnHandle_t handle, float p);
+  // The count cuDNN can describe and the reserve it needs for it.
+  void check(std::int64_t count, std::span<std::byte> reserve, const char* op);
 
   std::uint64_t seed_;
   DropoutDescriptor dropout_;

@@ -13,8 +13,6 @@ void MaxPool2d::describe(const Pool2dShape& shape) {
 }
 
 void MaxPool2d::forward(cudnnHandle_t handle, const Pool2dShape& shape, const float* x, float* y) {
-  require_non_null(x, "max_pool2d_forward", "x");
-  require_non_null(y, "max_pool2d_forward", "y");
   describe(shape);
   KILN_CUDNN_CHECK(
       cudnnPoolingForward(handle, pooling_.get(), &kOne, x_.get(), x, &kZero, y_.get(), y));
@@ -24,8 +22,6 @@ void MaxPool2d::backward(cudnnHandle_t handle, const Pool2dShape& shape, const f
                          const float* y, const float* dy, float* dx) {
   require_non_null(x, "max_pool2d_backward", "x");
   require_non_null(y, "max_pool2d_backward", "y");
-  require_non_null(dy, "max_pool2d_backward", "dy");
-  require_non_null(dx, "max_pool2d_backward", "dx");
   describe(shape);
   KILN_CUDNN_CHECK(cudnnPoolingBackward(handle, pooling_.get(), &kOne, y_.get(), y, y_.get(), dy,
                                         x_.get(), x, &kZero, x_.get(), dx));

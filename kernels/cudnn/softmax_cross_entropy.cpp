@@ -18,17 +18,10 @@ void SoftmaxCrossEntropy::operator()(cudnnHandle_t handle, cudaStream_t stream, 
                                      int classes, const float* logits, const std::int32_t* labels,
                                      float* loss, float* dlogits) {
   constexpr const char* kOp = "softmax_cross_entropy";
-  if (batch <= 0 || classes <= 0) {
-    throw std::invalid_argument(
-        fmt::format("{}: batch and classes must be positive, got {} and {}", kOp, batch, classes));
-  }
   if (std::int64_t{batch} * classes > kMaxLogits) {
     throw std::invalid_argument(fmt::format("{}: {} x {} logits exceed the cuDNN engine's {}", kOp,
                                             batch, classes, kMaxLogits));
   }
-  require_non_null(logits, kOp, "logits");
-  require_non_null(labels, kOp, "labels");
-  require_non_null(loss, kOp, "loss");
   set_nchw(rows_, batch, classes, 1, 1);
   KILN_CUDNN_CHECK(cudnnSoftmaxForward(handle, CUDNN_SOFTMAX_LOG, CUDNN_SOFTMAX_MODE_INSTANCE,
                                        &kOne, rows_.get(), logits, &kZero, rows_.get(),

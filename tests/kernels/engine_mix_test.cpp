@@ -1,168 +1,115 @@
 // EngineMix routes whole op families: each op of a family marked in the routing reaches the other
 // engine and nothing else does, pooling's and dropout's forward, backward (and reserve size) go
-// together, and the name says the mix. Two recording fakes stand in for the engines, so this runs
-// without a GPU.
+// together, and the name says the mix. Two recorders on the CPU reference stand in for the
+// engines, so this runs without a GPU.
 #include "kernels/engine_mix.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/backend.h"
+
 namespace kiln {
 namespace {
 
-// Records the family of every op it receives (the fused ReLU-pooling counts as pool); computes
-// nothing.
-class RecordingBackend final : public Backend {
+// Records the family (ops.h) of every op and size query that reaches it, then hands it to the CPU
+// reference, which runs it on ValidArguments' small buffers: a routing base, so it needs no
+// override per op.
+class FamilyRecorder final : public RoutingBackend {
  public:
-  RecordingBackend(std::string name, MemorySpace space, bool fuses = false)
+  FamilyRecorder(std::string name, MemorySpace space, bool fuses = false)
       : name_(std::move(name)), space_(space), fuses_(fuses) {}
   std::string_view name() const override { return name_; }
   MemorySpace memory_space() const override { return space_; }
+  bool fuses_relu_max_pool() const override { return fuses_; }
   const std::vector<std::string>& calls() const { return calls_; }
 
-  std::size_t conv2d_workspace_bytes(const Conv2dShape&) const override {
-    calls_.push_back("conv");
-    return 0;
-  }
-  void conv2d_forward(const Conv2dShape&, const float*, const float*, const float*, float*,
-                      std::span<std::byte>) override {
-    calls_.push_back("conv");
-  }
-  void conv2d_backward_data(const Conv2dShape&, const float*, const float*, float*,
-                            std::span<std::byte>) override {
-    calls_.push_back("conv");
-  }
-  void conv2d_backward_filter(const Conv2dShape&, const float*, const float*, float*,
-                              std::span<std::byte>) override {
-    calls_.push_back("conv");
-  }
-  void conv2d_backward_bias(const Conv2dShape&, const float*, float*) override {
-    calls_.push_back("conv");
-  }
-  void max_pool2d_forward(const Pool2dShape&, const float*, float*, std::int32_t*) override {
-    calls_.push_back("pool");
-  }
-  void max_pool2d_backward(const Pool2dShape&, const float*, const float*, const float*,
-                           const std::int32_t*, float*) override {
-    calls_.push_back("pool");
-  }
-  bool fuses_relu_max_pool() const override { return fuses_; }
-  void relu_max_pool2d_forward(const Pool2dShape&, const float*, float*, std::int32_t*) override {
-    calls_.push_back("pool");
-  }
-  void relu_max_pool2d_backward(const Pool2dShape&, const float*, const float*, const std::int32_t*,
-                                float*) override {
-    calls_.push_back("pool");
-  }
-  void relu_forward(std::int64_t, const float*, float*) override { calls_.push_back("activation"); }
-  void relu_backward(std::int64_t, const float*, const float*, float*) override {
-    calls_.push_back("activation");
-  }
-  void sigmoid_forward(std::int64_t, const float*, float*) override {
-    calls_.push_back("activation");
-  }
-  void sigmoid_backward(std::int64_t, const float*, const float*, float*) override {
-    calls_.push_back("activation");
-  }
-  std::size_t dropout_reserve_bytes(std::int64_t) const override {
-    calls_.push_back("dropout");
-    return 0;
-  }
-  void dropout_forward(std::int64_t, float, std::uint32_t, const StepCounters*, const float*,
-                       float*, std::span<std::byte>) override {
-    calls_.push_back("dropout");
-  }
-  void dropout_backward(std::int64_t, float, std::uint32_t, const StepCounters*, const float*,
-                        float*, std::span<std::byte>) override {
-    calls_.push_back("dropout");
-  }
-  void softmax_cross_entropy(int, int, const float*, const std::int32_t*, float*, float*) override {
-    calls_.push_back("softmax");
-  }
-  void linear_forward(const LinearShape&, const float*, const float*, const float*,
-                      float*) override {
-    calls_.push_back("other");
-  }
-  void linear_backward_data(const LinearShape&, const float*, const float*, float*) override {
-    calls_.push_back("other");
-  }
-  void linear_backward_weight(const LinearShape&, const float*, const float*, float*) override {
-    calls_.push_back("other");
-  }
-  void linear_backward_bias(const LinearShape&, const float*, float*) override {
-    calls_.push_back("other");
-  }
-  void sgd_step(std::span<const ParameterSlot>, float) override { calls_.push_back("other"); }
-  void adam_step(std::span<const ParameterSlot>, const AdamConfig&, const StepCounters*) override {
-    calls_.push_back("other");
-  }
-  void advance_step(StepCounters*) override { calls_.push_back("other"); }
-  std::size_t shuffle_workspace_bytes(std::int64_t) const override {
-    calls_.push_back("other");
-    return 0;
-  }
-  void shuffle_indices(std::int64_t, std::uint64_t, std::uint32_t, std::uint64_t,
-                       const std::int32_t*, std::int32_t*, std::span<std::byte>) override {
-    calls_.push_back("other");
-  }
-  void gather_batch(const std::uint8_t*, const std::uint8_t*, std::int64_t, const std::int32_t*,
-                    int, float*, std::int32_t*) override {
-    calls_.push_back("other");
-  }
-  void count_correct(int, int, const float*, const std::int32_t*, std::int64_t*) override {
-    calls_.push_back("other");
+ private:
+  Backend& engine_for(Op op) const override {
+    calls_.emplace_back(op_family_name(op_family(op)));
+    return cpu_;
   }
 
- private:
   std::string name_;
   MemorySpace space_;
   bool fuses_;
   mutable std::vector<std::string> calls_;
+  mutable cpu::CpuBackend cpu_;
 };
 
-// Every op of the interface once (the fused ones where the backend fuses); returns how many calls
-// each family makes.
+// Arguments that pass the interface's checks (backend.cpp), which run before the mix routes, and
+// that the CPU reference can run: a small shape of each kind and buffers large enough for each.
+struct ValidArguments {
+  Conv2dShape conv{.batch = 1,
+                   .in_channels = 1,
+                   .in_height = 4,
+                   .in_width = 4,
+                   .out_channels = 1,
+                   .kernel_height = 3,
+                   .kernel_width = 3};
+  Pool2dShape pool{.batch = 1,
+                   .channels = 1,
+                   .in_height = 4,
+                   .in_width = 4,
+                   .kernel_height = 2,
+                   .kernel_width = 2,
+                   .stride_height = 2,
+                   .stride_width = 2};
+  LinearShape linear{.batch = 1, .in_features = 1, .out_features = 1};
+  std::vector<float> floats = std::vector<float>(64);
+  std::vector<std::int32_t> ints = std::vector<std::int32_t>(64);  // indices and labels 0
+  std::vector<std::int32_t> order = std::vector<std::int32_t>(64);
+  std::vector<std::uint8_t> bytes = std::vector<std::uint8_t>(64);
+  std::int64_t correct = 0;
+  StepCounters counters{};
+};
+
+// Every op of the interface once (the fused ones where the backend fuses) and every size query;
+// returns how many calls each family makes.
 std::map<std::string, int> call_every_op(Backend& backend) {
-  const Conv2dShape conv{};
-  const Pool2dShape pool{};
-  const LinearShape linear{};
-  backend.conv2d_workspace_bytes(conv);
-  backend.conv2d_forward(conv, nullptr, nullptr, nullptr, nullptr, {});
-  backend.conv2d_backward_data(conv, nullptr, nullptr, nullptr, {});
-  backend.conv2d_backward_filter(conv, nullptr, nullptr, nullptr, {});
-  backend.conv2d_backward_bias(conv, nullptr, nullptr);
-  backend.max_pool2d_forward(pool, nullptr, nullptr, nullptr);
-  backend.max_pool2d_backward(pool, nullptr, nullptr, nullptr, nullptr, nullptr);
+  ValidArguments a;
+  float* f = a.floats.data();
+  std::int32_t* i = a.ints.data();
+  const ParameterSlot slot{.value = f, .grad = f, .exp_avg = f, .exp_avg_sq = f, .count = 1};
+  std::vector<float> scratch(backend.conv2d_workspace_bytes(a.conv) / sizeof(float) + 1);
+  const std::span<std::byte> workspace = std::as_writable_bytes(std::span(scratch));
+  backend.conv2d_forward(a.conv, f, f, nullptr, f, workspace);
+  backend.conv2d_backward_data(a.conv, f, f, f, workspace);
+  backend.conv2d_backward_filter(a.conv, f, f, f, workspace);
+  backend.conv2d_backward_bias(a.conv, f, f);
+  backend.max_pool2d_forward(a.pool, f, f, i);
+  backend.max_pool2d_backward(a.pool, f, f, f, i, f);
   const bool fused = backend.fuses_relu_max_pool();
   if (fused) {
-    backend.relu_max_pool2d_forward(pool, nullptr, nullptr, nullptr);
-    backend.relu_max_pool2d_backward(pool, nullptr, nullptr, nullptr, nullptr);
+    backend.relu_max_pool2d_forward(a.pool, f, f, i);
+    backend.relu_max_pool2d_backward(a.pool, f, f, i, f);
   }
-  backend.relu_forward(0, nullptr, nullptr);
-  backend.relu_backward(0, nullptr, nullptr, nullptr);
-  backend.sigmoid_forward(0, nullptr, nullptr);
-  backend.sigmoid_backward(0, nullptr, nullptr, nullptr);
-  backend.dropout_reserve_bytes(0);
-  backend.dropout_forward(0, 0.5f, 1, nullptr, nullptr, nullptr, {});
-  backend.dropout_backward(0, 0.5f, 1, nullptr, nullptr, nullptr, {});
-  backend.softmax_cross_entropy(1, 1, nullptr, nullptr, nullptr, nullptr);
-  backend.linear_forward(linear, nullptr, nullptr, nullptr, nullptr);
-  backend.linear_backward_data(linear, nullptr, nullptr, nullptr);
-  backend.linear_backward_weight(linear, nullptr, nullptr, nullptr);
-  backend.linear_backward_bias(linear, nullptr, nullptr);
-  backend.sgd_step({}, 0.1f);
-  backend.adam_step({}, AdamConfig{}, nullptr);
-  backend.advance_step(nullptr);
-  backend.shuffle_workspace_bytes(0);
-  backend.shuffle_indices(0, 0, 0, 0, nullptr, nullptr, {});
-  backend.gather_batch(nullptr, nullptr, 0, nullptr, 0, nullptr, nullptr);
-  backend.count_correct(0, 0, nullptr, nullptr, nullptr);
-  return {{"conv", 5},    {"pool", fused ? 4 : 2}, {"activation", 4},
-          {"dropout", 3}, {"softmax", 1},          {"other", 11}};
+  backend.relu_forward(1, f, f);
+  backend.relu_backward(1, f, f, f);
+  backend.sigmoid_forward(1, f, f);
+  backend.sigmoid_backward(1, f, f, f);
+  backend.dropout_reserve_bytes(1);
+  backend.dropout_forward(1, 0.5f, 1, &a.counters, f, f, {});
+  backend.dropout_backward(1, 0.5f, 1, &a.counters, f, f, {});
+  backend.softmax_cross_entropy(1, 1, f, i, f, f);
+  backend.linear_forward(a.linear, f, f, nullptr, f);
+  backend.linear_backward_data(a.linear, f, f, f);
+  backend.linear_backward_weight(a.linear, f, f, f);
+  backend.linear_backward_bias(a.linear, f, f);
+  backend.sgd_step({&slot, 1}, 0.1f);
+  backend.adam_step({&slot, 1}, AdamConfig{}, &a.counters);
+  backend.advance_step(&a.counters);
+  backend.shuffle_workspace_bytes(1);
+  backend.shuffle_indices(1, 0, 0, 0, i, a.order.data(), {});
+  backend.gather_batch(a.bytes.data(), a.bytes.data(), 1, i, 1, f, a.order.data());
+  backend.count_correct(1, 1, f, i, &a.correct);
+  return {{"conv", 5},    {"pool", fused ? 4 : 2}, {"activation", 4}, {"dropout", 3},
+          {"softmax", 1}, {"linear", 4},           {"optimizer", 3},  {"data", 4}};
 }
 
 std::map<std::string, int> count(const std::vector<std::string>& calls) {
@@ -175,8 +122,8 @@ TEST(EngineMix, EachFamilyReachesOnlyItsEngine) {
   // Every subset of the five families, so each family is tested routed both ways, beside others
   // routed either way.
   for (unsigned subset = 0; subset < (1u << kOpFamilies.size()); ++subset) {
-    RecordingBackend custom("cuda", MemorySpace::device, /*fuses=*/true);
-    RecordingBackend vendor("cudnn", MemorySpace::device);
+    FamilyRecorder custom("cuda", MemorySpace::device, /*fuses=*/true);
+    FamilyRecorder vendor("cudnn", MemorySpace::device);
     FamilyRouting routing;
     for (std::size_t i = 0; i < kOpFamilies.size(); ++i) {
       routing.route(kOpFamilies[i], ((subset >> i) & 1u) != 0);
@@ -208,24 +155,24 @@ TEST(EngineMix, FusesReluIntoPoolOnlyWhenBothFamiliesStayOnAFusingBase) {
         SCOPED_TRACE(::testing::Message()
                      << "base fuses " << base_fuses << ", pool to other " << pool_to_other
                      << ", activation to other " << activation_to_other);
-        RecordingBackend custom("cuda", MemorySpace::device, base_fuses);
-        RecordingBackend vendor("cudnn", MemorySpace::device, /*fuses=*/true);
+        FamilyRecorder custom("cuda", MemorySpace::device, base_fuses);
+        FamilyRecorder vendor("cudnn", MemorySpace::device, /*fuses=*/true);
         EngineMix mix(custom, vendor,
                       FamilyRouting{}
                           .route(OpFamily::pool, pool_to_other)
                           .route(OpFamily::activation, activation_to_other));
         const bool fuses = base_fuses && !pool_to_other && !activation_to_other;
         EXPECT_EQ(mix.fuses_relu_max_pool(), fuses);
-        const Pool2dShape pool{};
+        ValidArguments a;
+        float* f = a.floats.data();
+        std::int32_t* i = a.ints.data();
         if (fuses) {
-          mix.relu_max_pool2d_forward(pool, nullptr, nullptr, nullptr);
-          mix.relu_max_pool2d_backward(pool, nullptr, nullptr, nullptr, nullptr);
+          mix.relu_max_pool2d_forward(a.pool, f, f, i);
+          mix.relu_max_pool2d_backward(a.pool, f, f, i, f);
           EXPECT_EQ(custom.calls(), (std::vector<std::string>{"pool", "pool"}));
         } else {
-          EXPECT_THROW(mix.relu_max_pool2d_forward(pool, nullptr, nullptr, nullptr),
-                       std::logic_error);
-          EXPECT_THROW(mix.relu_max_pool2d_backward(pool, nullptr, nullptr, nullptr, nullptr),
-                       std::logic_error);
+          EXPECT_THROW(mix.relu_max_pool2d_forward(a.pool, f, f, i), std::logic_error);
+          EXPECT_THROW(mix.relu_max_pool2d_backward(a.pool, f, f, i, f), std::logic_error);
           EXPECT_TRUE(custom.calls().empty());
         }
         EXPECT_TRUE(vendor.calls().empty());
@@ -235,8 +182,8 @@ TEST(EngineMix, FusesReluIntoPoolOnlyWhenBothFamiliesStayOnAFusingBase) {
 }
 
 TEST(EngineMix, NameSaysWhichFamiliesTheOtherEngineRuns) {
-  RecordingBackend custom("cuda", MemorySpace::device);
-  RecordingBackend vendor("cudnn", MemorySpace::device);
+  FamilyRecorder custom("cuda", MemorySpace::device);
+  FamilyRecorder vendor("cudnn", MemorySpace::device);
   EXPECT_EQ(EngineMix(custom, vendor, FamilyRouting{}).name(), "cuda");
   EXPECT_EQ(EngineMix(custom, vendor, FamilyRouting{}.route(OpFamily::conv, true)).name(),
             "cuda (conv: cudnn)");
@@ -253,8 +200,8 @@ TEST(EngineMix, NameSaysWhichFamiliesTheOtherEngineRuns) {
 }
 
 TEST(EngineMix, EnginesInDifferentMemorySpacesAreRefused) {
-  RecordingBackend host("cpu", MemorySpace::host);
-  RecordingBackend device("cudnn", MemorySpace::device);
+  FamilyRecorder host("cpu", MemorySpace::host);
+  FamilyRecorder device("cudnn", MemorySpace::device);
   EXPECT_THROW(EngineMix(host, device, FamilyRouting{}), std::invalid_argument);
 }
 

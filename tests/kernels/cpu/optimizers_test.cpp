@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/backend.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/invalid_argument.h"
 #include "tests/support/random.h"
@@ -207,7 +208,9 @@ TEST(CpuOptimizers, EmptyAndZeroCountSlotsAreAccepted) {
   cpu::adam_step({&empty, 1}, AdamConfig{}, &counters);
 }
 
+// The checks run in Backend (kernels/backend.cpp), once for every engine, before the reference.
 TEST(CpuOptimizers, RejectsBadArguments) {
+  cpu::CpuBackend backend;
   std::vector<float> data(4, 0.0f);
   const StepCounters counters{};
   const ParameterSlot negative{.value = data.data(), .grad = data.data(), .count = -1};
@@ -217,21 +220,21 @@ TEST(CpuOptimizers, RejectsBadArguments) {
       .value = data.data(), .grad = data.data(), .exp_avg = data.data(), .count = 4};
   const float nan = std::numeric_limits<float>::quiet_NaN();
 
-  expect_invalid([&] { cpu::sgd_step({&negative, 1}, 0.1f); }, "count must not be negative");
-  expect_invalid([&] { cpu::sgd_step({&no_grad, 1}, 0.1f); }, "slot 0: grad is null");
-  expect_invalid([&] { cpu::sgd_step({&no_moments, 1}, -0.1f); }, "learning_rate");
-  expect_invalid([&] { cpu::sgd_step({&no_moments, 1}, nan); }, "learning_rate");
-  expect_invalid([&] { cpu::adam_step({&no_moments, 1}, {}, &counters); }, "exp_avg is null");
+  expect_invalid([&] { backend.sgd_step({&negative, 1}, 0.1f); }, "count must not be negative");
+  expect_invalid([&] { backend.sgd_step({&no_grad, 1}, 0.1f); }, "slot 0: grad is null");
+  expect_invalid([&] { backend.sgd_step({&no_moments, 1}, -0.1f); }, "learning_rate");
+  expect_invalid([&] { backend.sgd_step({&no_moments, 1}, nan); }, "learning_rate");
+  expect_invalid([&] { backend.adam_step({&no_moments, 1}, {}, &counters); }, "exp_avg is null");
   expect_invalid(
       [&] {
-        cpu::adam_step({&no_second_moment, 1}, {}, &counters);
+        backend.adam_step({&no_second_moment, 1}, {}, &counters);
       },
       "exp_avg_sq is null");
-  expect_invalid([&] { cpu::adam_step({}, {}, nullptr); }, "counters is null");
-  expect_invalid([&] { cpu::adam_step({}, {.beta1 = 1.0}, &counters); }, "beta1");
-  expect_invalid([&] { cpu::adam_step({}, {.beta2 = -0.5}, &counters); }, "beta2");
-  expect_invalid([&] { cpu::adam_step({}, {.epsilon = -1e-8}, &counters); }, "epsilon");
-  expect_invalid([&] { cpu::advance_step(nullptr); }, "counters is null");
+  expect_invalid([&] { backend.adam_step({}, {}, nullptr); }, "counters is null");
+  expect_invalid([&] { backend.adam_step({}, {.beta1 = 1.0}, &counters); }, "beta1");
+  expect_invalid([&] { backend.adam_step({}, {.beta2 = -0.5}, &counters); }, "beta2");
+  expect_invalid([&] { backend.adam_step({}, {.epsilon = -1e-8}, &counters); }, "epsilon");
+  expect_invalid([&] { backend.advance_step(nullptr); }, "counters is null");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/backend.h"
 #include "tests/support/activation_fixture.h"
 #include "tests/support/gradient_check.h"
 #include "tests/support/random.h"
@@ -110,10 +111,12 @@ TEST(CpuSigmoid, BackwardMatchesFiniteDifferences) {
       testing::gradient_matches(loss, x, dx, {.step = 1e-2, .tolerance = 1e-4, .skip = {}}));
 }
 
+// Checked by Backend (kernels/backend.cpp), once for every engine, before the reference runs.
 TEST(CpuSigmoid, RejectsNegativeCount) {
+  cpu::CpuBackend backend;
   float value = 0.0f;
-  EXPECT_THROW(cpu::sigmoid_forward(-1, &value, &value), std::invalid_argument);
-  EXPECT_THROW(cpu::sigmoid_backward(-1, &value, &value, &value), std::invalid_argument);
+  EXPECT_THROW(backend.sigmoid_forward(-1, &value, &value), std::invalid_argument);
+  EXPECT_THROW(backend.sigmoid_backward(-1, &value, &value, &value), std::invalid_argument);
 }
 
 }  // namespace

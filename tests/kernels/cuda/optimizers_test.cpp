@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "kernels/cpu/optimizers.h"
+#include "kernels/cuda/backend.h"
 #include "tests/support/gpu.h"
 #include "tests/support/random.h"
 #include "tests/support/tolerance.h"
@@ -292,7 +293,9 @@ TEST_F(CudaOptimizers, NothingToUpdateLaunchesNothing) {
   EXPECT_EQ(counters_dev.download()[0].step, 0u);
 }
 
+// The checks run in Backend (kernels/backend.cpp), once for every engine, before any launch.
 TEST_F(CudaOptimizers, RejectsBadArguments) {
+  cuda::CudaBackend backend(stream_);
   DeviceBuffer<StepCounters> counters_dev(std::vector<StepCounters>{StepCounters{}});
   DeviceBuffer<float> buffer(16);
   float* data = buffer.data();
@@ -300,33 +303,28 @@ TEST_F(CudaOptimizers, RejectsBadArguments) {
       .value = data, .grad = data + 4, .exp_avg = data + 8, .exp_avg_sq = data + 12, .count = 4};
   const StepCounters* counters = counters_dev.data();
 
-  EXPECT_THROW(cuda::sgd_step({&good, 1}, -0.1f, stream_), std::invalid_argument);
-  EXPECT_THROW(cuda::sgd_step({&good, 1}, std::numeric_limits<float>::quiet_NaN(), stream_),
+  EXPECT_THROW(backend.sgd_step({&good, 1}, -0.1f), std::invalid_argument);
+  EXPECT_THROW(backend.sgd_step({&good, 1}, std::numeric_limits<float>::quiet_NaN()),
                std::invalid_argument);
   ParameterSlot negative = good;
   negative.count = -1;
-  EXPECT_THROW(cuda::sgd_step({&negative, 1}, 0.1f, stream_), std::invalid_argument);
+  EXPECT_THROW(backend.sgd_step({&negative, 1}, 0.1f), std::invalid_argument);
   ParameterSlot no_grad = good;
   no_grad.grad = nullptr;
-  EXPECT_THROW(cuda::sgd_step({&no_grad, 1}, 0.1f, stream_), std::invalid_argument);
+  EXPECT_THROW(backend.sgd_step({&no_grad, 1}, 0.1f), std::invalid_argument);
   ParameterSlot no_value = good;
   no_value.value = nullptr;
-  EXPECT_THROW(cuda::adam_step({&no_value, 1}, AdamConfig{}, counters, stream_),
-               std::invalid_argument);
+  EXPECT_THROW(backend.adam_step({&no_value, 1}, AdamConfig{}, counters), std::invalid_argument);
   ParameterSlot no_moments = good;
   no_moments.exp_avg_sq = nullptr;
-  EXPECT_THROW(cuda::adam_step({&no_moments, 1}, AdamConfig{}, counters, stream_),
+  EXPECT_THROW(backend.adam_step({&no_moments, 1}, AdamConfig{}, counters), std::invalid_argument);
+  EXPECT_THROW(backend.adam_step({&good, 1}, AdamConfig{}, nullptr), std::invalid_argument);
+  EXPECT_THROW(backend.adam_step({&good, 1}, {.beta1 = 1.0}, counters), std::invalid_argument);
+  EXPECT_THROW(backend.adam_step({&good, 1}, {.beta2 = -0.5}, counters), std::invalid_argument);
+  EXPECT_THROW(backend.adam_step({&good, 1}, {.epsilon = -1e-8}, counters), std::invalid_argument);
+  EXPECT_THROW(backend.adam_step({&good, 1}, {.learning_rate = -1e-3}, counters),
                std::invalid_argument);
-  EXPECT_THROW(cuda::adam_step({&good, 1}, AdamConfig{}, nullptr, stream_), std::invalid_argument);
-  EXPECT_THROW(cuda::adam_step({&good, 1}, {.beta1 = 1.0}, counters, stream_),
-               std::invalid_argument);
-  EXPECT_THROW(cuda::adam_step({&good, 1}, {.beta2 = -0.5}, counters, stream_),
-               std::invalid_argument);
-  EXPECT_THROW(cuda::adam_step({&good, 1}, {.epsilon = -1e-8}, counters, stream_),
-               std::invalid_argument);
-  EXPECT_THROW(cuda::adam_step({&good, 1}, {.learning_rate = -1e-3}, counters, stream_),
-               std::invalid_argument);
-  EXPECT_THROW(cuda::advance_step(nullptr, stream_), std::invalid_argument);
+  EXPECT_THROW(backend.advance_step(nullptr), std::invalid_argument);
 }
 
 }  // namespace

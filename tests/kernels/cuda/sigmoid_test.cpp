@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kernels/cpu/sigmoid.h"
+#include "kernels/cuda/backend.h"
 #include "tests/support/gpu.h"
 #include "tests/support/random.h"
 #include "tests/support/sigmoid_tolerance.h"
@@ -187,8 +188,10 @@ TEST_F(CudaSigmoid, RejectsBadArguments) {
   float* data = buffer.data();
   EXPECT_THROW(cuda::sigmoid_forward(-1, data, data, stream_), std::invalid_argument);
   EXPECT_THROW(cuda::sigmoid_backward(-1, data, data, data, stream_), std::invalid_argument);
-  EXPECT_THROW(cuda::sigmoid_forward(4, nullptr, data, stream_), std::invalid_argument);
-  EXPECT_THROW(cuda::sigmoid_backward(4, data, nullptr, data, stream_), std::invalid_argument);
+  // The pointers are checked by Backend (kernels/backend.cpp), once for every engine.
+  cuda::CudaBackend backend(stream_);
+  EXPECT_THROW(backend.sigmoid_forward(4, nullptr, data), std::invalid_argument);
+  EXPECT_THROW(backend.sigmoid_backward(4, data, nullptr, data), std::invalid_argument);
 }
 
 }  // namespace
