@@ -8,8 +8,8 @@
 #include <string>
 
 #include "kernels/ops.h"
-#include "models/trainer.h"
 #include "kernels/usage_error.h"
+#include "models/trainer.h"
 
 namespace kiln::app {
 
