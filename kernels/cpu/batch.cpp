@@ -10,14 +10,6 @@ namespace kiln::cpu {
 void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
                   std::int64_t image_elements, const std::int32_t* indices, int batch, float* x,
                   std::int32_t* y) {
-  if (batch < 0) {
-    throw std::invalid_argument(
-        fmt::format("gather_batch: batch must not be negative, got {}", batch));
-  }
-  if (image_elements < 0) {
-    throw std::invalid_argument(
-        fmt::format("gather_batch: image_elements must not be negative, got {}", image_elements));
-  }
   for (int b = 0; b < batch; ++b) {
     const std::int32_t index = indices[b];
     if (index < 0) {
@@ -35,14 +27,6 @@ void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
 
 void count_correct(int batch, int classes, const float* logits, const std::int32_t* labels,
                    std::int64_t* correct) {
-  if (batch < 0) {
-    throw std::invalid_argument(
-        fmt::format("count_correct: batch must not be negative, got {}", batch));
-  }
-  if (classes <= 0) {
-    throw std::invalid_argument(
-        fmt::format("count_correct: classes must be positive, got {}", classes));
-  }
   std::int64_t matches = 0;
   for (int b = 0; b < batch; ++b) {
     const float* row = logits + static_cast<std::int64_t>(b) * classes;

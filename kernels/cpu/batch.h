@@ -11,15 +11,16 @@
 
 namespace kiln::cpu {
 
-// images holds image_elements uint8 pixels per image, labels one uint8 per image. Every index
-// must name an image of the dataset: the size is not passed, so only negative indices can be
-// caught (std::invalid_argument, as for a negative batch or image_elements).
+// The arguments are checked by Backend (kernels/backend.cpp). images holds image_elements uint8
+// pixels per image, labels one uint8 per image. Every index must name an image of the dataset:
+// the size is not passed, so only negative indices can be caught (std::invalid_argument).
 void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
                   std::int64_t image_elements, const std::int32_t* indices, int batch, float* x,
                   std::int32_t* y);
 
-// Adds to correct[0] (never overwrites it). logits is [batch, classes]; a label outside
-// [0, classes) never matches, as in PyTorch's (argmax == label).sum().
+// The arguments are checked by Backend (kernels/backend.cpp). Adds to correct[0] (never
+// overwrites it). logits is [batch, classes]; a label outside [0, classes) never matches, as in
+// PyTorch's (argmax == label).sum().
 void count_correct(int batch, int classes, const float* logits, const std::int32_t* labels,
                    std::int64_t* correct);
 

@@ -43,6 +43,11 @@ std::int64_t slice_floats(const Conv2dShape& s) {
   return taps(s) * output_pixels(s) + s.weight_elements();
 }
 
+// conv2d_workspace_bytes without the shape check, which Backend has already made for the passes.
+std::size_t workspace_bytes(const Conv2dShape& s) {
+  return static_cast<std::size_t>(batch_slices(s) * slice_floats(s)) * sizeof(float);
+}
+
 // The images [first, last) of slice `slice`.
 std::pair<int, int> slice_images(const Conv2dShape& s, std::int64_t slice) {
   const int slices = batch_slices(s);
@@ -51,7 +56,7 @@ std::pair<int, int> slice_images(const Conv2dShape& s, std::int64_t slice) {
 }
 
 // What every pass needs: the workspace as floats, once it is known to be large enough and
-// aligned, and the matrix sizes.
+// aligned (this engine's own need, so checked here), and the matrix sizes.
 struct Pass {
   float* slices;
   int k_count;  // taps
@@ -60,8 +65,7 @@ struct Pass {
 };
 
 Pass begin_pass(const Conv2dShape& s, std::span<std::byte> workspace, const char* op) {
-  s.validate();
-  const std::size_t needed = conv2d_workspace_bytes(s);
+  const std::size_t needed = workspace_bytes(s);
   if (workspace.size() < needed ||
       reinterpret_cast<std::uintptr_t>(workspace.data()) % alignof(float) != 0) {
     throw std::invalid_argument(fmt::format("{}: workspace of {} bytes, need {} aligned to {}", op,
@@ -143,7 +147,7 @@ void columns_to_image(const Conv2dShape& s, const float* columns, float* image) 
 
 std::size_t conv2d_workspace_bytes(const Conv2dShape& shape) {
   shape.validate();
-  return static_cast<std::size_t>(batch_slices(shape) * slice_floats(shape)) * sizeof(float);
+  return workspace_bytes(shape);
 }
 
 void conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
@@ -213,7 +217,6 @@ void conv2d_backward_filter(const Conv2dShape& shape, const float* x, const floa
 }
 
 void conv2d_backward_bias(const Conv2dShape& shape, const float* dy, float* dbias) {
-  shape.validate();
   const std::int64_t p_count = output_pixels(shape);
   for (int o = 0; o < shape.out_channels; ++o) {
     double sum = 0.0;

@@ -7,8 +7,9 @@
 //                   j]
 //
 // with x read as 0 outside the image. The backward passes are the gradients of a loss L with
-// respect to x, weight and bias given dy = dL/dy. Every op validates its shape first
-// (std::invalid_argument naming the field) and overwrites its output.
+// respect to x, weight and bias given dy = dL/dy. Every op overwrites its output. The arguments
+// are checked by Backend (kernels/backend.cpp), once for every engine; the passes here refuse only
+// a workspace smaller than conv2d_workspace_bytes (std::invalid_argument), this engine's own need.
 #pragma once
 
 #include <cstddef>
@@ -20,7 +21,8 @@ namespace kiln::cpu {
 
 // For each of min(batch, 16) batch slices that run in parallel, a column matrix (taps x output
 // pixels floats) and a partial dweight. The three passes below take at least this much workspace
-// and throw std::invalid_argument for less.
+// and throw std::invalid_argument for less. The shape is checked here (std::invalid_argument
+// naming the field): this query is not one of the ops Backend checks.
 std::size_t conv2d_workspace_bytes(const Conv2dShape& shape);
 
 // bias may be null (no bias).

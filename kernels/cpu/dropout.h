@@ -12,8 +12,8 @@
 
 namespace kiln::cpu {
 
-// p must be in [0, 1) and counters non-null (std::invalid_argument otherwise); p = 0 gives y = x
-// exactly. y may alias x.
+// The arguments are checked by Backend (kernels/backend.cpp: count >= 0, p in [0, 1)); counters
+// must be non-null (std::invalid_argument otherwise). p = 0 gives y = x exactly. y may alias x.
 void dropout_forward(std::int64_t count, float p, std::uint32_t mask_stream,
                      const StepCounters* counters, const float* x, float* y);
 

@@ -4,7 +4,7 @@
 //
 // x [batch, in_features], weight [out_features, in_features], y [batch, out_features], all
 // row-major. The backward passes are the gradients of a loss L given dy = dL/dy. Every op
-// validates its shape first (std::invalid_argument naming the field) and overwrites its output.
+// overwrites its output. The arguments are checked by Backend (kernels/backend.cpp).
 #pragma once
 
 #include "kernels/shapes.h"

@@ -25,7 +25,8 @@ std::int64_t planes_per_range(const Pool2dShape& shape) {
   return std::max<std::int64_t>(kElementwiseRange / plane_elements(shape), 1);
 }
 
-// argmax is int32 (as the Backend interface says), so a channel plane must be indexable by it.
+// The shape and pointers are checked by Backend (kernels/backend.cpp). argmax is int32 (as the
+// Backend interface says), so a channel plane must be indexable by it: this engine's own limit.
 void require_int32_plane(const Pool2dShape& shape) {
   if (plane_elements(shape) > std::numeric_limits<std::int32_t>::max()) {
     throw std::invalid_argument(fmt::format(
@@ -92,7 +93,6 @@ void four_windows_2x2(const float* x_plane, std::int32_t index, int in_width, fl
 // kFuseRelu scans relu(x) in place of x (relu_max_pool2d_forward).
 template <bool kFuseRelu>
 void pool_forward(const Pool2dShape& shape, const float* x, float* y, std::int32_t* argmax) {
-  shape.validate();
   require_int32_plane(shape);
   const int out_height = shape.out_height();
   const int out_width = shape.out_width();
@@ -144,7 +144,6 @@ void pool_forward(const Pool2dShape& shape, const float* x, float* y, std::int32
 template <bool kFuseRelu>
 void pool_backward(const Pool2dShape& shape, const float* y, const float* dy,
                    const std::int32_t* argmax, float* dx) {
-  shape.validate();
   require_int32_plane(shape);
   const std::int64_t planes = std::int64_t{shape.batch} * shape.channels;
   const std::int64_t in_plane = plane_elements(shape);
@@ -185,9 +184,6 @@ void relu_max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y,
 
 void relu_max_pool2d_backward(const Pool2dShape& shape, const float* y, const float* dy,
                               const std::int32_t* argmax, float* dx) {
-  if (y == nullptr || argmax == nullptr) {
-    throw std::invalid_argument("relu_max_pool2d_backward: y and argmax must not be null");
-  }
   pool_backward<true>(shape, y, dy, argmax, dx);
 }
 

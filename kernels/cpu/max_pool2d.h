@@ -7,6 +7,10 @@
 // with -inf, taking a value when `value > best || isnan(value)`. So the first of equal maxima
 // wins, a NaN beats any number (the last NaN of a window wins), and a window of nothing but -inf
 // selects its first real element.
+//
+// The arguments are checked by Backend (kernels/backend.cpp), once for every engine; the functions
+// here refuse only what is this engine's own limit (a plane an int32 argmax cannot index) or bad
+// data (an argmax outside its plane).
 #pragma once
 
 #include <cstdint>

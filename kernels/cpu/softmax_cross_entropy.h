@@ -11,8 +11,9 @@
 namespace kiln::cpu {
 
 // logits [batch, classes], labels [batch]; loss is one float; dlogits [batch, classes] may be null
-// (evaluation). batch and classes must be positive and every label in [0, classes): otherwise
-// std::invalid_argument (naming the row and the label), thrown before any output is written.
+// (evaluation). The arguments are checked by Backend (kernels/backend.cpp: batch and classes
+// positive); every label must be in [0, classes), otherwise std::invalid_argument (naming the row
+// and the label), thrown before any output is written.
 void softmax_cross_entropy(int batch, int classes, const float* logits, const std::int32_t* labels,
                            float* loss, float* dlogits);
 

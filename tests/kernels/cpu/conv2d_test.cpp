@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "kernels/cpu/backend.h"
 #include "tests/support/compact_tensors.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/gradient_check.h"
@@ -252,15 +253,17 @@ TEST(CpuConv2d, BackwardPassesAreAdjointsOfForward) {
 }
 
 // Every op validates its shape before touching memory (the pointers here are null) and names the
-// offending field.
+// offending field: the passes in Backend (kernels/backend.cpp), once for every engine, the
+// workspace query in the reference.
 void expect_rejected(const Conv2dShape& shape, std::string_view fault) {
   SCOPED_TRACE(shape.to_string());
+  cpu::CpuBackend backend;
   const std::function<void()> ops[] = {
       [&] { cpu::conv2d_workspace_bytes(shape); },
-      [&] { cpu::conv2d_forward(shape, nullptr, nullptr, nullptr, nullptr, {}); },
-      [&] { cpu::conv2d_backward_data(shape, nullptr, nullptr, nullptr, {}); },
-      [&] { cpu::conv2d_backward_filter(shape, nullptr, nullptr, nullptr, {}); },
-      [&] { cpu::conv2d_backward_bias(shape, nullptr, nullptr); },
+      [&] { backend.conv2d_forward(shape, nullptr, nullptr, nullptr, nullptr, {}); },
+      [&] { backend.conv2d_backward_data(shape, nullptr, nullptr, nullptr, {}); },
+      [&] { backend.conv2d_backward_filter(shape, nullptr, nullptr, nullptr, {}); },
+      [&] { backend.conv2d_backward_bias(shape, nullptr, nullptr); },
   };
   for (const auto& op : ops) {
     try {

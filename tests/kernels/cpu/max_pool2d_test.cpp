@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "kernels/cpu/backend.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/gradient_check.h"
 #include "tests/support/pool_cases.h"
@@ -305,20 +306,22 @@ TEST(CpuMaxPool2d, BackwardMatchesFiniteDifferences) {
   }
 }
 
+// Checked by Backend (kernels/backend.cpp), once for every engine, before the reference runs.
 TEST(CpuMaxPool2d, RejectsBadShapesNamingTheField) {
+  cpu::CpuBackend backend;
   const Pool2dShape good = pool(1, 1, 4, 4, 2, 2, 0);
   std::vector<float> x(64), y(64), dx(64);
   std::vector<std::int32_t> argmax(64);
   auto expect_rejected = [&](Pool2dShape shape, const std::string& field) {
     SCOPED_TRACE(field);
     try {
-      cpu::max_pool2d_forward(shape, x.data(), y.data(), argmax.data());
+      backend.max_pool2d_forward(shape, x.data(), y.data(), argmax.data());
       ADD_FAILURE() << "forward accepted " << shape.to_string();
     } catch (const std::invalid_argument& error) {
       EXPECT_NE(std::string(error.what()).find(field), std::string::npos) << error.what();
     }
     EXPECT_THROW(
-        cpu::max_pool2d_backward(shape, x.data(), y.data(), y.data(), argmax.data(), dx.data()),
+        backend.max_pool2d_backward(shape, x.data(), y.data(), y.data(), argmax.data(), dx.data()),
         std::invalid_argument);
   };
   Pool2dShape bad = good;

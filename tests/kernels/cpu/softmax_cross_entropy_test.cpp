@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/backend.h"
 #include "tests/support/fixtures.h"
 #include "tests/support/gradient_check.h"
 #include "tests/support/random.h"
@@ -162,14 +163,16 @@ TEST(CpuSoftmaxCrossEntropy, RejectsLabelsOutsideTheClassesNamingRowAndLabel) {
   }
 }
 
+// Checked by Backend (kernels/backend.cpp), once for every engine, before the reference runs.
 TEST(CpuSoftmaxCrossEntropy, RejectsEmptyShapesNamingTheField) {
+  cpu::CpuBackend backend;
   const float logit = 0.0f;
   const std::int32_t label = 0;
   float loss = 0.0f;
   for (const auto& [batch, classes, field] :
        {std::tuple{0, 10, "batch"}, std::tuple{4, 0, "classes"}, std::tuple{-1, 10, "batch"}}) {
     try {
-      cpu::softmax_cross_entropy(batch, classes, &logit, &label, &loss, nullptr);
+      backend.softmax_cross_entropy(batch, classes, &logit, &label, &loss, nullptr);
       ADD_FAILURE() << "accepted batch " << batch << ", classes " << classes;
     } catch (const std::invalid_argument& error) {
       EXPECT_NE(std::string(error.what()).find(field), std::string::npos) << error.what();
