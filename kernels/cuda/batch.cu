@@ -13,10 +13,7 @@
 // warp counts its matches with a ballot, and one lane adds the warp's count with a 64-bit integer
 // atomicAdd: integer addition is associative, so the total is exact whatever the order.
 #include <algorithm>
-#include <stdexcept>
-#include <string>
 
-#include "kernels/arguments.h"
 #include "kernels/cuda/batch.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/launch.h"
@@ -80,22 +77,9 @@ __global__ void count_correct_kernel(int batch, int classes, const float* logits
 void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
                   std::int64_t image_elements, const std::int32_t* indices, int batch, float* x,
                   std::int32_t* y, cudaStream_t stream) {
-  if (batch < 0) {
-    throw std::invalid_argument("gather_batch: batch must not be negative, got " +
-                                std::to_string(batch));
-  }
-  if (image_elements < 0) {
-    throw std::invalid_argument("gather_batch: image_elements must not be negative, got " +
-                                std::to_string(image_elements));
-  }
-  if (batch == 0) return;
-  require_non_null(labels, "gather_batch", "labels");
-  require_non_null(indices, "gather_batch", "indices");
-  require_non_null(y, "gather_batch", "y");
-  if (image_elements > 0) {
-    require_non_null(images, "gather_batch", "images");
-    require_non_null(x, "gather_batch", "x");
-  }
+  // The sizes and pointers were checked by Backend (kernels/backend.cpp), once for every engine;
+  // a batch that is not positive launches nothing.
+  if (batch <= 0) return;
   const auto blocks = static_cast<unsigned>(std::min<std::int64_t>(batch, kMaxBlocks));
   launch_kernel<gather_batch_kernel>(blocks, kThreads, 0, stream, images, labels, image_elements,
                                      indices, batch, x, y);
@@ -104,18 +88,8 @@ void gather_batch(const std::uint8_t* images, const std::uint8_t* labels,
 
 void count_correct(int batch, int classes, const float* logits, const std::int32_t* labels,
                    std::int64_t* correct, cudaStream_t stream) {
-  if (batch < 0) {
-    throw std::invalid_argument("count_correct: batch must not be negative, got " +
-                                std::to_string(batch));
-  }
-  if (classes <= 0) {
-    throw std::invalid_argument("count_correct: classes must be positive, got " +
-                                std::to_string(classes));
-  }
-  if (batch == 0) return;
-  require_non_null(logits, "count_correct", "logits");
-  require_non_null(labels, "count_correct", "labels");
-  require_non_null(correct, "count_correct", "correct");
+  // The sizes and pointers were checked by Backend (kernels/backend.cpp), once for every engine.
+  if (batch <= 0) return;
   const auto blocks = static_cast<unsigned>((std::int64_t{batch} + kThreads - 1) / kThreads);
   launch_kernel<count_correct_kernel>(blocks, kThreads, 0, stream, batch, classes, logits, labels,
                                       correct);

@@ -567,8 +567,10 @@ void with_tile(GemmTile tile, Launch launch) {
   }
 }
 
+// The shape was validated by Backend (kernels/backend.cpp), once for every engine; the limits of
+// these kernels' indexing and grid are this engine's own.
 ConvGeometry checked_geometry(const Conv2dShape& shape, const char* op) {
-  check_conv2d_shape(shape, op);
+  check_conv2d_limits(shape, op);
   return {shape.batch,        shape.in_channels,   shape.in_height,    shape.in_width,
           shape.out_channels, shape.kernel_height, shape.kernel_width, shape.stride_height,
           shape.stride_width, shape.pad_height,    shape.pad_width,    shape.out_height(),

@@ -3,8 +3,9 @@
 // no dilation, no groups), launched on a stream with no allocation and no synchronisation.
 // Pointers are device pointers; every output is overwritten. The kernels index with 32-bit
 // integers, so each tensor (and the workspace) must hold fewer than 2^31 floats; larger shapes
-// are rejected with std::invalid_argument, as are invalid shapes and short workspaces, before
-// anything is launched. Results are deterministic: the same call gives the same bits every time.
+// are rejected with std::invalid_argument, as are short workspaces, before anything is launched;
+// invalid shapes are Backend's check (kernels/backend.cpp), and conv2d_workspace_bytes's. Results
+// are deterministic: the same call gives the same bits every time.
 #pragma once
 
 #include <cuda_runtime_api.h>

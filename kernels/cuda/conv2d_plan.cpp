@@ -36,6 +36,10 @@ FilterGemm filter_gemm(const Conv2dShape& shape) {
 
 void check_conv2d_shape(const Conv2dShape& shape, const char* op) {
   shape.validate();
+  check_conv2d_limits(shape, op);
+}
+
+void check_conv2d_limits(const Conv2dShape& shape, const char* op) {
   const std::string name = std::string(op) + " " + shape.to_string();
   if (shape.input_elements() > kConvMaxElements || shape.output_elements() > kConvMaxElements ||
       shape.weight_elements() > kConvMaxElements) {

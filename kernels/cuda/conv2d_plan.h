@@ -18,6 +18,8 @@ inline constexpr std::int64_t kConvMaxElements = std::int64_t{1} << 30;
 // Throws std::invalid_argument, naming `op` and the shape, for an invalid shape or one the
 // kernels' 32-bit indexing or grid cannot cover.
 void check_conv2d_shape(const Conv2dShape& shape, const char* op);
+// The second half alone, for a shape Backend (kernels/backend.cpp) has already validated.
+void check_conv2d_limits(const Conv2dShape& shape, const char* op);
 
 // A block's tile of C: 64x64, 64x32, 32x64 or 32x32.
 struct GemmTile {

@@ -64,30 +64,15 @@ __global__ void dropout_kernel(std::int64_t count, float p, float scale, std::ui
   }
 }
 
-// The reference's checks, in its order, plus the pointers a kernel would dereference.
-void check_arguments(const char* op, std::int64_t count, float p, const StepCounters* counters,
-                     const float* in, const float* out) {
-  if (count < 0) {
-    throw std::invalid_argument(std::string(op) + ": count must not be negative, got " +
-                                std::to_string(count));
-  }
-  // Written so that NaN fails too; p = 1 would drop everything and scale by infinity.
-  if (!(p >= 0.0f && p < 1.0f)) {
-    throw std::invalid_argument(std::string(op) + ": p must be in [0, 1), got " +
-                                std::to_string(p));
-  }
+void launch(const char* op, std::int64_t count, float p, std::uint32_t mask_stream,
+            const StepCounters* counters, const float* in, float* out, cudaStream_t stream) {
+  // p and the pointers were checked by Backend (kernels/backend.cpp), once for every engine. The
+  // grid needs a count that is not negative, and the kernel reads the counters on the device.
+  const bool any = has_elements(count, op);
   if (counters == nullptr) {
     throw std::invalid_argument(std::string(op) + ": counters must not be null");
   }
-  if (count > 0 && (in == nullptr || out == nullptr)) {
-    throw std::invalid_argument(std::string(op) + ": input and output must not be null");
-  }
-}
-
-void launch(const char* op, std::int64_t count, float p, std::uint32_t mask_stream,
-            const StepCounters* counters, const float* in, float* out, cudaStream_t stream) {
-  check_arguments(op, count, p, counters, in, out);
-  if (count == 0) return;
+  if (!any) return;
   const float scale = dropout_scale(p);
   const std::int64_t groups = (count + 3) / 4;
   const auto blocks = static_cast<unsigned>(

@@ -12,8 +12,9 @@
 
 namespace kiln::cuda {
 
-// y = keep ? x / (1 - p) : 0. p must be in [0, 1) and counters (a device pointer) non-null, as the
-// reference requires (std::invalid_argument otherwise, also for a negative count); y may alias x.
+// y = keep ? x / (1 - p) : 0. p in [0, 1) and x, y non-null where count > 0 are Backend's checks
+// (kernels/backend.cpp); this throws std::invalid_argument for a negative count or null counters
+// (a device pointer the kernel reads). y may alias x.
 void dropout_forward(std::int64_t count, float p, std::uint32_t mask_stream,
                      const StepCounters* counters, const float* x, float* y, cudaStream_t stream);
 

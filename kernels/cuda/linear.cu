@@ -71,7 +71,6 @@ CublasHandle::~CublasHandle() {
 
 void linear_forward(const CublasHandle& cublas, const LinearShape& shape, const float* x,
                     const float* weight, const float* bias, float* y) {
-  shape.validate();
   const cudaStream_t stream = cublas.stream();
   float beta = 0.0f;
   if (bias != nullptr) {
@@ -89,7 +88,6 @@ void linear_forward(const CublasHandle& cublas, const LinearShape& shape, const 
 
 void linear_backward_data(const CublasHandle& cublas, const LinearShape& shape, const float* dy,
                           const float* weight, float* dx) {
-  shape.validate();
   const float alpha = 1.0f;
   const float beta = 0.0f;
   KILN_CUBLAS_CHECK(cublasSgemm(cublas.get(), CUBLAS_OP_N, CUBLAS_OP_N, shape.in_features,
@@ -99,7 +97,6 @@ void linear_backward_data(const CublasHandle& cublas, const LinearShape& shape, 
 
 void linear_backward_weight(const CublasHandle& cublas, const LinearShape& shape, const float* x,
                             const float* dy, float* dweight) {
-  shape.validate();
   const float alpha = 1.0f;
   const float beta = 0.0f;
   KILN_CUBLAS_CHECK(cublasSgemm(cublas.get(), CUBLAS_OP_N, CUBLAS_OP_T, shape.in_features,
@@ -109,7 +106,6 @@ void linear_backward_weight(const CublasHandle& cublas, const LinearShape& shape
 
 void linear_backward_bias(const LinearShape& shape, const float* dy, float* dbias,
                           cudaStream_t stream) {
-  shape.validate();
   launch_kernel<bias_gradient_kernel>(blocks_for(shape.out_features), kThreads, 0, stream, dy,
                                       dbias, shape.batch, shape.out_features);
   KILN_CUDA_CHECK_LAUNCH("bias_gradient_kernel");

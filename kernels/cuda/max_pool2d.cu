@@ -148,9 +148,10 @@ __global__ void max_pool2d_backward_kernel(PoolGeometry g, std::int64_t inputs, 
   }
 }
 
-// argmax is int32 (as the Backend interface says), so a channel plane must be indexable by it.
-void check_shape(const Pool2dShape& shape, const char* op) {
-  shape.validate();
+// The shape and the pointers Backend needs were checked by Backend (kernels/backend.cpp), once
+// for every engine. This engine's own limit: argmax is int32 (as the Backend interface says), so a
+// channel plane must be indexable by it.
+void check_plane(const Pool2dShape& shape, const char* op) {
   const std::int64_t plane = std::int64_t{shape.in_height} * shape.in_width;
   if (plane > std::numeric_limits<std::int32_t>::max()) {
     throw std::invalid_argument(std::string(op) + " " + shape.to_string() + ": an input plane of " +
@@ -167,9 +168,7 @@ bool fits_int32(const Pool2dShape& shape) {
 template <bool kFuseRelu>
 void launch_forward(const Pool2dShape& shape, const float* x, float* y, std::int32_t* argmax,
                     cudaStream_t stream, const char* op) {
-  check_shape(shape, op);
-  require_non_null(x, op, "x");
-  require_non_null(y, op, "y");
+  check_plane(shape, op);
   const PoolGeometry g = geometry_of(shape);
   const std::int64_t outputs = shape.output_elements();
   const unsigned blocks = blocks_for(outputs);
@@ -186,11 +185,10 @@ void launch_forward(const Pool2dShape& shape, const float* x, float* y, std::int
 template <bool kFuseRelu>
 void launch_backward(const Pool2dShape& shape, const float* y, const float* dy,
                      const std::int32_t* argmax, float* dx, cudaStream_t stream, const char* op) {
-  check_shape(shape, op);
-  if (kFuseRelu) require_non_null(y, op, "y");
-  require_non_null(dy, op, "dy");
-  require_non_null(argmax, op, "argmax");
-  require_non_null(dx, op, "dx");
+  check_plane(shape, op);
+  // Backend leaves argmax to the engine for the plain pooling (another engine may recompute the
+  // window's maximum); this one reads it. The fused op's argmax Backend checks itself.
+  if (!kFuseRelu) require_non_null(argmax, op, "argmax");
   const PoolGeometry g = geometry_of(shape);
   const std::int64_t inputs = shape.input_elements();
   const unsigned blocks = blocks_for(inputs);

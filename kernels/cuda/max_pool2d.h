@@ -13,17 +13,18 @@
 namespace kiln::cuda {
 
 // argmax (null when no backward follows) receives, per output, the index h * in_width + w of the
-// selected input within its channel plane. Throws std::invalid_argument for a bad shape, a plane
-// too large for an int32 argmax, or a null x or y.
+// selected input within its channel plane. Throws std::invalid_argument for a plane too large for
+// an int32 argmax; the shape and x, y are Backend's checks (kernels/backend.cpp).
 void max_pool2d_forward(const Pool2dShape& shape, const float* x, float* y, std::int32_t* argmax,
                         cudaStream_t stream);
 
 // dx is overwritten: each input receives the sum of dy over the outputs whose argmax selected it,
 // added in increasing output order, so the result is the CPU reference's bit for bit with no
 // atomics. The selection comes from argmax alone (x and y are not read and may be null); argmax
-// must come from max_pool2d_forward on the same shape. Unlike the CPU reference, which throws for
-// an argmax outside the input plane, a kernel cannot report one: an argmax that does not point
-// into its own window (only a corrupted one can) is ignored, never followed out of bounds.
+// must come from max_pool2d_forward on the same shape and non-null (std::invalid_argument). Unlike
+// the CPU reference, which throws for an argmax outside the input plane, a kernel cannot report
+// one: an argmax that does not point into its own window (only a corrupted one can) is ignored,
+// never followed out of bounds.
 void max_pool2d_backward(const Pool2dShape& shape, const float* x, const float* y, const float* dy,
                          const std::int32_t* argmax, float* dx, cudaStream_t stream);
 

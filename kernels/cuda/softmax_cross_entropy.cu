@@ -13,10 +13,7 @@
 // once. One block is what makes the loss deterministic without atomics or scratch memory (an op
 // may not allocate): for the batches we train it has more warps than there are rows. Every
 // operation is an explicitly rounded intrinsic, so the compiler cannot fuse or reorder any of them.
-#include <stdexcept>
-#include <string>
 
-#include "kernels/arguments.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/softmax_cross_entropy.h"
@@ -107,17 +104,7 @@ __global__ void __launch_bounds__(kMaxWarps* kWarpSize)
 
 void softmax_cross_entropy(int batch, int classes, const float* logits, const std::int32_t* labels,
                            float* loss, float* dlogits, cudaStream_t stream) {
-  if (batch <= 0) {
-    throw std::invalid_argument("softmax_cross_entropy: batch must be positive, got " +
-                                std::to_string(batch));
-  }
-  if (classes <= 0) {
-    throw std::invalid_argument("softmax_cross_entropy: classes must be positive, got " +
-                                std::to_string(classes));
-  }
-  require_non_null(logits, "softmax_cross_entropy", "logits");
-  require_non_null(labels, "softmax_cross_entropy", "labels");
-  require_non_null(loss, "softmax_cross_entropy", "loss");
+  // The sizes and pointers were checked by Backend (kernels/backend.cpp), once for every engine.
   const int warps = batch < kMaxWarps ? batch : kMaxWarps;
   launch_kernel<softmax_cross_entropy_kernel>(1, warps * kWarpSize, 0, stream, batch, classes,
                                               logits, labels, loss, dlogits);

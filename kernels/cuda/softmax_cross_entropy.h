@@ -12,7 +12,7 @@ namespace kiln::cuda {
 
 // loss (device, one float) = mean over the batch of logsumexp(logits[r]) - logits[r][labels[r]];
 // dlogits (null in evaluation) = (softmax - one_hot) / batch. batch and classes must be positive
-// and logits, labels and loss non-null (std::invalid_argument otherwise).
+// and logits, labels and loss non-null: Backend checks that (kernels/backend.cpp).
 //
 // Agreement with the reference: every output is a double computation rounded once to float, with
 // the reference's operations in its order; only exp and log differ in their last double bit

@@ -2,8 +2,8 @@
 
 namespace kiln::cudnn {
 
+// The shape was validated by Backend (kernels/backend.cpp) before CudnnBackend's op called here.
 void MaxPool2d::describe(const Pool2dShape& shape) {
-  shape.validate();
   KILN_CUDNN_CHECK(cudnnSetPooling2dDescriptor(
       pooling_.get(), CUDNN_POOLING_MAX_DETERMINISTIC, CUDNN_PROPAGATE_NAN, shape.kernel_height,
       shape.kernel_width, shape.pad_height, shape.pad_width, shape.stride_height,

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernels/cpu/batch.h"
+#include "kernels/cuda/backend.h"
 #include "tests/support/gpu.h"
 #include "tests/support/random.h"
 #include "tests/support/tolerance.h"
@@ -172,22 +173,23 @@ TEST_F(CudaBatch, RejectsBadArguments) {
   DeviceBuffer<float> floats(64);
   DeviceBuffer<std::int64_t> correct(1);
   const std::uint8_t* b = bytes.data();
-  EXPECT_THROW(cuda::gather_batch(b, b, 4, ints.data(), -1, floats.data(), ints.data(), stream_),
+  // Checked by Backend (kernels/backend.cpp), once for every engine.
+  cuda::CudaBackend backend(stream_);
+  EXPECT_THROW(backend.gather_batch(b, b, 4, ints.data(), -1, floats.data(), ints.data()),
                std::invalid_argument);
-  EXPECT_THROW(cuda::gather_batch(b, b, -4, ints.data(), 1, floats.data(), ints.data(), stream_),
+  EXPECT_THROW(backend.gather_batch(b, b, -4, ints.data(), 1, floats.data(), ints.data()),
                std::invalid_argument);
-  EXPECT_THROW(
-      cuda::gather_batch(nullptr, b, 4, ints.data(), 1, floats.data(), ints.data(), stream_),
-      std::invalid_argument);
-  EXPECT_THROW(cuda::gather_batch(b, b, 4, nullptr, 1, floats.data(), ints.data(), stream_),
+  EXPECT_THROW(backend.gather_batch(nullptr, b, 4, ints.data(), 1, floats.data(), ints.data()),
                std::invalid_argument);
-  EXPECT_THROW(cuda::gather_batch(b, b, 4, ints.data(), 1, floats.data(), nullptr, stream_),
+  EXPECT_THROW(backend.gather_batch(b, b, 4, nullptr, 1, floats.data(), ints.data()),
                std::invalid_argument);
-  EXPECT_THROW(cuda::count_correct(-1, 10, floats.data(), ints.data(), correct.data(), stream_),
+  EXPECT_THROW(backend.gather_batch(b, b, 4, ints.data(), 1, floats.data(), nullptr),
                std::invalid_argument);
-  EXPECT_THROW(cuda::count_correct(1, 0, floats.data(), ints.data(), correct.data(), stream_),
+  EXPECT_THROW(backend.count_correct(-1, 10, floats.data(), ints.data(), correct.data()),
                std::invalid_argument);
-  EXPECT_THROW(cuda::count_correct(1, 10, floats.data(), ints.data(), nullptr, stream_),
+  EXPECT_THROW(backend.count_correct(1, 0, floats.data(), ints.data(), correct.data()),
+               std::invalid_argument);
+  EXPECT_THROW(backend.count_correct(1, 10, floats.data(), ints.data(), nullptr),
                std::invalid_argument);
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cuda/backend.h"
 #include "tests/support/conv_cases.h"
 #include "tests/support/gpu.h"
 #include "tests/support/random.h"
@@ -237,19 +238,21 @@ TEST_F(CudaConv2d, ShortOrMisalignedWorkspaceIsRejectedBeforeLaunch) {
   for (const float v : device.download().dweight) ASSERT_TRUE(std::isnan(v));
 }
 
-// Invalid shapes (here an empty batch, and a kernel larger than the padded input) are refused by
-// every launcher, as by the CPU reference.
+// Invalid shapes (here an empty batch, and a kernel larger than the padded input) are refused
+// before every launcher, as by the CPU reference: by Backend (kernels/backend.cpp), once for every
+// engine, and by the workspace size.
 TEST_F(CudaConv2d, InvalidShapesAreRejected) {
   DeviceBuffer<float> buffer(1024);
   float* p = buffer.data();
+  cuda::CudaBackend backend(stream_);
   for (const Conv2dShape& shape : {testing::conv(0, 1, 5, 5, 1, 3, 3, 1, 1, 0, 0),
                                    testing::conv(1, 1, 2, 5, 1, 3, 3, 1, 1, 0, 0)}) {
     SCOPED_TRACE(shape.to_string());
     EXPECT_THROW(cuda::conv2d_workspace_bytes(shape), std::invalid_argument);
-    EXPECT_THROW(cuda::conv2d_forward(shape, p, p, p, p, nullptr), std::invalid_argument);
-    EXPECT_THROW(cuda::conv2d_backward_data(shape, p, p, p, nullptr), std::invalid_argument);
-    EXPECT_THROW(cuda::conv2d_backward_filter(shape, p, p, p, {}, nullptr), std::invalid_argument);
-    EXPECT_THROW(cuda::conv2d_backward_bias(shape, p, p, nullptr), std::invalid_argument);
+    EXPECT_THROW(backend.conv2d_forward(shape, p, p, p, p, {}), std::invalid_argument);
+    EXPECT_THROW(backend.conv2d_backward_data(shape, p, p, p, {}), std::invalid_argument);
+    EXPECT_THROW(backend.conv2d_backward_filter(shape, p, p, p, {}), std::invalid_argument);
+    EXPECT_THROW(backend.conv2d_backward_bias(shape, p, p), std::invalid_argument);
   }
 }
 

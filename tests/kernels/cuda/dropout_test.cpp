@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kernels/cpu/dropout.h"
+#include "kernels/cuda/backend.h"
 #include "tests/support/gpu.h"
 #include "tests/support/random.h"
 #include "tests/support/tolerance.h"
@@ -167,10 +168,11 @@ TEST_F(CudaDropout, RejectsBadArguments) {
   DeviceBuffer<float> buffer(4);
   float* data = buffer.data();
   const StepCounters* counters = counters_dev.data();
+  // p and the pointers are checked by Backend (kernels/backend.cpp), once for every engine.
+  cuda::CudaBackend backend(stream_);
   for (const float p : {1.0f, -0.1f, 1.5f, std::numeric_limits<float>::quiet_NaN()}) {
-    EXPECT_THROW(cuda::dropout_forward(4, p, 0, counters, data, data, stream_),
-                 std::invalid_argument);
-    EXPECT_THROW(cuda::dropout_backward(4, p, 0, counters, data, data, stream_),
+    EXPECT_THROW(backend.dropout_forward(4, p, 0, counters, data, data, {}), std::invalid_argument);
+    EXPECT_THROW(backend.dropout_backward(4, p, 0, counters, data, data, {}),
                  std::invalid_argument);
   }
   EXPECT_THROW(cuda::dropout_forward(-1, 0.3f, 0, counters, data, data, stream_),
@@ -179,9 +181,9 @@ TEST_F(CudaDropout, RejectsBadArguments) {
                std::invalid_argument);
   EXPECT_THROW(cuda::dropout_backward(4, 0.3f, 0, nullptr, data, data, stream_),
                std::invalid_argument);
-  EXPECT_THROW(cuda::dropout_forward(4, 0.3f, 0, counters, nullptr, data, stream_),
+  EXPECT_THROW(backend.dropout_forward(4, 0.3f, 0, counters, nullptr, data, {}),
                std::invalid_argument);
-  EXPECT_THROW(cuda::dropout_forward(4, 0.3f, 0, counters, data, nullptr, stream_),
+  EXPECT_THROW(backend.dropout_forward(4, 0.3f, 0, counters, data, nullptr, {}),
                std::invalid_argument);
 }
 

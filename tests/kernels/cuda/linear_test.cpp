@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/cpu/linear.h"
+#include "kernels/cuda/backend.h"
 #include "tests/support/gpu.h"
 #include "tests/support/random.h"
 #include "tests/support/tolerance.h"
@@ -130,10 +131,11 @@ TEST_F(CudaLinear, CapturedGemmsReplayToTheDirectBits) {
 }
 
 TEST_F(CudaLinear, BadShapeIsRejectedBeforeAnyLaunch) {
-  EXPECT_THROW(
-      cuda::linear_forward(*cublas_, LinearShape{0, 3, 4}, nullptr, nullptr, nullptr, nullptr),
-      std::invalid_argument);
-  EXPECT_THROW(cuda::linear_backward_bias(LinearShape{2, 3, -1}, nullptr, nullptr, stream_),
+  // Checked by Backend (kernels/backend.cpp), once for every engine, before the engine's code.
+  cuda::CudaBackend backend(stream_);
+  EXPECT_THROW(backend.linear_forward(LinearShape{0, 3, 4}, nullptr, nullptr, nullptr, nullptr),
+               std::invalid_argument);
+  EXPECT_THROW(backend.linear_backward_bias(LinearShape{2, 3, -1}, nullptr, nullptr),
                std::invalid_argument);
 }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "kernels/cpu/max_pool2d.h"
+#include "kernels/cuda/backend.h"
 #include "tests/support/gpu.h"
 #include "tests/support/pool_cases.h"
 #include "tests/support/random.h"
@@ -169,24 +170,25 @@ TEST_F(CudaMaxPool2d, RejectsBadArguments) {
   DeviceBuffer<float> buffer(64);
   DeviceBuffer<std::int32_t> argmax(64);
   float* data = buffer.data();
+  // The shape and the pointers are checked by Backend (kernels/backend.cpp), once for every engine.
+  cuda::CudaBackend backend(stream_);
   Pool2dShape empty = testing::pool(0, 1, 4, 4, 2, 2, 0);  // no batch: the reference rejects it too
-  EXPECT_THROW(cuda::max_pool2d_forward(empty, data, data, argmax.data(), stream_),
-               std::invalid_argument);
-  EXPECT_THROW(cuda::max_pool2d_backward(empty, data, data, data, argmax.data(), data, stream_),
+  EXPECT_THROW(backend.max_pool2d_forward(empty, data, data, argmax.data()), std::invalid_argument);
+  EXPECT_THROW(backend.max_pool2d_backward(empty, data, data, data, argmax.data(), data),
                std::invalid_argument);
   const Pool2dShape too_much_padding = testing::pool(1, 1, 4, 4, 2, 2, 2);
-  EXPECT_THROW(cuda::max_pool2d_forward(too_much_padding, data, data, argmax.data(), stream_),
+  EXPECT_THROW(backend.max_pool2d_forward(too_much_padding, data, data, argmax.data()),
                std::invalid_argument);
   const Pool2dShape good = testing::pool(1, 1, 4, 4, 2, 2, 0);
-  EXPECT_THROW(cuda::max_pool2d_forward(good, nullptr, data, argmax.data(), stream_),
+  EXPECT_THROW(backend.max_pool2d_forward(good, nullptr, data, argmax.data()),
                std::invalid_argument);
-  EXPECT_THROW(cuda::max_pool2d_forward(good, data, nullptr, argmax.data(), stream_),
+  EXPECT_THROW(backend.max_pool2d_forward(good, data, nullptr, argmax.data()),
                std::invalid_argument);
-  EXPECT_THROW(cuda::max_pool2d_backward(good, data, data, nullptr, argmax.data(), data, stream_),
+  EXPECT_THROW(backend.max_pool2d_backward(good, data, data, nullptr, argmax.data(), data),
                std::invalid_argument);
   EXPECT_THROW(cuda::max_pool2d_backward(good, data, data, data, nullptr, data, stream_),
                std::invalid_argument);
-  EXPECT_THROW(cuda::max_pool2d_backward(good, data, data, data, argmax.data(), nullptr, stream_),
+  EXPECT_THROW(backend.max_pool2d_backward(good, data, data, data, argmax.data(), nullptr),
                std::invalid_argument);
   // A plane of 2^32 elements cannot be indexed by an int32 argmax: refused before any launch.
   const Pool2dShape huge_plane = testing::pool(1, 1, 65536, 65536, 2, 2, 0);

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/cuda/backend.h"
 #include "kernels/cuda/max_pool2d.h"
 #include "tests/support/gpu.h"
 #include "tests/support/pool_cases.h"
@@ -78,15 +79,17 @@ TEST_F(CudaReluMaxPool2d, RejectsBadArguments) {
   DeviceBuffer<float> buffer(64);
   DeviceBuffer<std::int32_t> argmax(64);
   float* data = buffer.data();
+  // The shape and the pointers are checked by Backend (kernels/backend.cpp), once for every engine.
+  cuda::CudaBackend backend(stream_);
   const Pool2dShape good = testing::pool(1, 1, 4, 4, 2, 2, 0);
-  EXPECT_THROW(cuda::relu_max_pool2d_forward(good, nullptr, data, argmax.data(), stream_),
+  EXPECT_THROW(backend.relu_max_pool2d_forward(good, nullptr, data, argmax.data()),
                std::invalid_argument);
-  EXPECT_THROW(cuda::relu_max_pool2d_backward(good, nullptr, data, argmax.data(), data, stream_),
+  EXPECT_THROW(backend.relu_max_pool2d_backward(good, nullptr, data, argmax.data(), data),
                std::invalid_argument);
-  EXPECT_THROW(cuda::relu_max_pool2d_backward(good, data, data, nullptr, data, stream_),
+  EXPECT_THROW(backend.relu_max_pool2d_backward(good, data, data, nullptr, data),
                std::invalid_argument);
   const Pool2dShape too_much_padding = testing::pool(1, 1, 4, 4, 2, 2, 2);
-  EXPECT_THROW(cuda::relu_max_pool2d_forward(too_much_padding, data, data, argmax.data(), stream_),
+  EXPECT_THROW(backend.relu_max_pool2d_forward(too_much_padding, data, data, argmax.data()),
                std::invalid_argument);
 }
 

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kernels/cpu/softmax_cross_entropy.h"
+#include "kernels/cuda/backend.h"
 #include "tests/support/gpu.h"
 #include "tests/support/random.h"
 #include "tests/support/tolerance.h"
@@ -165,21 +166,20 @@ TEST_F(CudaSoftmaxCrossEntropy, RejectsBadArguments) {
   DeviceBuffer<float> logits(10);
   DeviceBuffer<std::int32_t> labels(1);
   DeviceBuffer<float> loss(1);
-  EXPECT_THROW(cuda::softmax_cross_entropy(0, 10, logits.data(), labels.data(), loss.data(),
-                                           nullptr, stream_),
+  // Checked by Backend (kernels/backend.cpp), once for every engine.
+  cuda::CudaBackend backend(stream_);
+  EXPECT_THROW(
+      backend.softmax_cross_entropy(0, 10, logits.data(), labels.data(), loss.data(), nullptr),
+      std::invalid_argument);
+  EXPECT_THROW(
+      backend.softmax_cross_entropy(1, 0, logits.data(), labels.data(), loss.data(), nullptr),
+      std::invalid_argument);
+  EXPECT_THROW(backend.softmax_cross_entropy(1, 10, nullptr, labels.data(), loss.data(), nullptr),
                std::invalid_argument);
-  EXPECT_THROW(cuda::softmax_cross_entropy(1, 0, logits.data(), labels.data(), loss.data(), nullptr,
-                                           stream_),
+  EXPECT_THROW(backend.softmax_cross_entropy(1, 10, logits.data(), nullptr, loss.data(), nullptr),
                std::invalid_argument);
-  EXPECT_THROW(
-      cuda::softmax_cross_entropy(1, 10, nullptr, labels.data(), loss.data(), nullptr, stream_),
-      std::invalid_argument);
-  EXPECT_THROW(
-      cuda::softmax_cross_entropy(1, 10, logits.data(), nullptr, loss.data(), nullptr, stream_),
-      std::invalid_argument);
-  EXPECT_THROW(
-      cuda::softmax_cross_entropy(1, 10, logits.data(), labels.data(), nullptr, nullptr, stream_),
-      std::invalid_argument);
+  EXPECT_THROW(backend.softmax_cross_entropy(1, 10, logits.data(), labels.data(), nullptr, nullptr),
+               std::invalid_argument);
 }
 
 }  // namespace
