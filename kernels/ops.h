@@ -1,8 +1,8 @@
 // The op list: every op of kernels/backend.h, once, with the family it belongs to. The op enum,
 // its names, the families, the routing of an engine mix (engine_mix.h), the cuDNN engine's
-// fallback (routing_backend.h), the cost model (op_costs.h) and the benchmark rows
-// (bench/layer_ops.h) all key off this list, so an op added here is added everywhere it is
-// counted; the compiler then points at each switch that does not handle it yet.
+// fallback (routing_backend.h) and the benchmark rows (bench/layer_ops.h, whose switch over Op
+// picks each op's floor from op_costs.h) all key off this list, so an op added here is added
+// everywhere it is counted; the compiler then points at each switch that does not handle it yet.
 #pragma once
 
 #include <array>
