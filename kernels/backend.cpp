@@ -37,6 +37,30 @@ void require_counters(const StepCounters* counters, std::string_view op) {
   if (counters == nullptr) throw std::invalid_argument(fmt::format("{}: counters is null", op));
 }
 
+// Each slot's count is non-negative and, where it holds elements, its value and grad (and Adam's
+// two moments when `needs_moments`) are set: "<op>: parameter slot <i>: <field> is null".
+void validate_parameter_slots(std::span<const ParameterSlot> parameters, std::string_view op,
+                              bool needs_moments) {
+  for (std::size_t i = 0; i < parameters.size(); ++i) {
+    const ParameterSlot& slot = parameters[i];
+    if (slot.count < 0) {
+      throw std::invalid_argument(fmt::format(
+          "{}: parameter slot {}: count must not be negative, got {}", op, i, slot.count));
+    }
+    const auto require = [&](const void* pointer, std::string_view field) {
+      if (slot.count > 0 && pointer == nullptr) {
+        throw std::invalid_argument(fmt::format("{}: parameter slot {}: {} is null", op, i, field));
+      }
+    };
+    require(slot.value, "value");
+    require(slot.grad, "grad");
+    if (needs_moments) {
+      require(slot.exp_avg, "exp_avg");
+      require(slot.exp_avg_sq, "exp_avg_sq");
+    }
+  }
+}
+
 }  // namespace
 
 void Backend::conv2d_forward(const Conv2dShape& shape, const float* x, const float* weight,
@@ -111,7 +135,7 @@ void Backend::relu_max_pool2d_backward(const Pool2dShape& shape, const float* y,
 namespace {
 
 void check_unary(std::string_view op, std::int64_t count, const float* in, const float* out) {
-  require_non_negative_count(count, op);
+  require_not_negative(count, op, "count");
   if (count == 0) return;
   require_non_null(in, op, "x");
   require_non_null(out, op, "y");
@@ -119,7 +143,7 @@ void check_unary(std::string_view op, std::int64_t count, const float* in, const
 
 void check_gradient(std::string_view op, std::int64_t count, const float* y, const float* dy,
                     const float* dx) {
-  require_non_negative_count(count, op);
+  require_not_negative(count, op, "count");
   if (count == 0) return;
   require_non_null(y, op, "y");
   require_non_null(dy, op, "dy");
@@ -128,7 +152,7 @@ void check_gradient(std::string_view op, std::int64_t count, const float* y, con
 
 void check_dropout(std::string_view op, std::int64_t count, float p, const float* in,
                    const float* out) {
-  require_non_negative_count(count, op);
+  require_not_negative(count, op, "count");
   require_probability(p, op);
   if (count == 0) return;
   require_non_null(in, op, "the input");
@@ -246,7 +270,7 @@ void Backend::advance_step(StepCounters* counters) {
 void Backend::shuffle_indices(std::int64_t count, std::uint64_t seed, std::uint32_t random_stream,
                               std::uint64_t step, const std::int32_t* source, std::int32_t* order,
                               std::span<std::byte> workspace) {
-  require_non_negative_count(count, "shuffle_indices");
+  require_not_negative(count, "shuffle_indices", "count");
   if (count > 0) {
     require_non_null(source, "shuffle_indices", "source");
     require_non_null(order, "shuffle_indices", "order");
